@@ -1,0 +1,49 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app store
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CATALOGUES := $(wildcard store/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+.PHONY: run test install install-dev translations i18n-extract clean
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) store seed-demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+# Compiled message catalogues are build products (not committed): one .mo per .po.
+translations: $(COMPILED)
+
+%.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@
+
+# For developers: collect new UI strings into the template and merge them into each .po.
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project store --copyright-holder "Licence store contributors" -o store/messages.pot .
+	$(BIN)/pybabel update -i store/messages.pot -d store/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) $(COMPILED) .pytest_cache

@@ -1,0 +1,104 @@
+"""The licence store: ``create_app`` builds a configured Flask application."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from store.config import LOCALES, load_config
+from store.errors import register_errorhandlers
+from store.extensions import babel, csrf, db, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# What the browser may load: this site only. Pages need no script and no other host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the store. ``config`` overrides what the environment sets (tests use it).
+
+    Raises ConfigurationError when the configuration is unsafe (see store.config).
+    """
+    config = dict(config or {})
+    environ = dict(os.environ)
+    environ.update({k: str(v) for k, v in config.items() if k.startswith("STORE_")})
+    app = Flask(
+        __name__,
+        instance_path=environ.get("STORE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(environ, Path(app.instance_path)))
+    app.config.update({k: v for k, v in config.items() if not k.startswith("STORE_")})
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_templating(app)
+    register_commands(app)
+    register_security_headers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from store.dbtypes import render_item
+    from store.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def register_blueprints(app: Flask) -> None:
+    from store import catalogue, site
+
+    # Import every model module so the metadata (and Alembic) sees all tables.
+    from store.catalogue import models  # noqa: F401
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(catalogue.bp)
+
+
+def register_templating(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from store.i18n import devices_filter, duration_filter, money_filter
+
+    app.jinja_env.filters.update(money=money_filter, duration=duration_filter, devices=devices_filter)
+
+    @app.context_processor
+    def store_globals() -> dict[str, Any]:
+        return {
+            "store_name": current_app.config["STORE_NAME"],
+            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "locales": LOCALES,
+            # Lets a template show a control only once the feature behind it exists.
+            "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from store.cli import store_cli
+
+    app.cli.add_command(store_cli)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def set_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Pages are translated from the session cookie or Accept-Language.
+        response.vary.update(("Accept-Language", "Cookie"))
+        return response

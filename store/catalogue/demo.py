@@ -1,0 +1,135 @@
+"""The demo catalogue of a fictional antivirus vendor, Almiquí Software.
+
+Almiquí is named after the Cuban solenodon; the vendor, its products and its prices are
+invented for the demo and resemble no real company.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from store.catalogue.models import Audience, Fulfilment, Plan, PlanKind, Platform, Product
+from store.extensions import db
+
+YEAR, TWO_YEARS, HALF_YEAR = 365, 730, 180
+
+# (slug, name, platform, audience, featured, summary, description, plans)
+# plan: (sku, name, days, seats, price in centavos, kind)
+DEMO_PRODUCTS = [
+    (
+        "almiqui-antivirus-hogar", "Almiquí Antivirus Hogar", Platform.WINDOWS, Audience.HOME, True,
+        "Protección esencial para tu PC con Windows: antivirus, antirrobo de contraseñas y "
+        "actualizaciones diarias que ocupan poco.",
+        "Analiza en tiempo real los archivos, memorias USB y descargas. Las actualizaciones "
+        "son pequeñas y se pueden programar para las horas de datos más baratos. Incluye "
+        "protección contra ransomware y un modo silencioso para juegos.",
+        [
+            ("AH-1A-1PC", "1 año · 1 PC", YEAR, 1, 5000, PlanKind.NEW),
+            ("AH-1A-3PC", "1 año · 3 PC", YEAR, 3, 12000, PlanKind.NEW),
+            ("AH-2A-1PC", "2 años · 1 PC", TWO_YEARS, 1, 9000, PlanKind.NEW),
+            ("AH-R-1A-1PC", "Renovación · 1 año · 1 PC", YEAR, 1, 4000, PlanKind.RENEWAL),
+        ],
+    ),
+    (
+        "almiqui-familia", "Almiquí Familia", Platform.MULTI, Audience.HOME, True,
+        "Una sola licencia para los equipos de toda la casa: Windows, macOS y Android.",
+        "Protege computadoras, laptops y teléfonos de la familia con una sola clave. Control "
+        "parental, protección de compras en línea y localización del teléfono perdido.",
+        [
+            ("AF-1A-5D", "1 año · 5 dispositivos", YEAR, 5, 25000, PlanKind.NEW),
+            ("AF-2A-5D", "2 años · 5 dispositivos", TWO_YEARS, 5, 45000, PlanKind.NEW),
+            ("AF-R-1A-5D", "Renovación · 1 año · 5 dispositivos", YEAR, 5, 20000, PlanKind.RENEWAL),
+        ],
+    ),
+    (
+        "almiqui-movil", "Almiquí Móvil", Platform.ANDROID, Audience.HOME, True,
+        "Antivirus ligero para Android: analiza aplicaciones y bloquea enlaces peligrosos.",
+        "Pensado para teléfonos con poca memoria y datos móviles caros: la base de firmas se "
+        "actualiza por partes y el análisis corre mientras el teléfono carga.",
+        [
+            ("AM-6M-1D", "6 meses · 1 teléfono", HALF_YEAR, 1, 1800, PlanKind.NEW),
+            ("AM-1A-1D", "1 año · 1 teléfono", YEAR, 1, 3000, PlanKind.NEW),
+        ],
+    ),
+    (
+        "almiqui-mac", "Almiquí para Mac", Platform.MACOS, Audience.HOME, False,
+        "Protección discreta para macOS que no ralentiza tu equipo.",
+        "Detecta programas maliciosos para macOS y los de Windows que llegan por correo o "
+        "memorias USB, para que no pasen a otros equipos.",
+        [("AX-1A-1M", "1 año · 1 Mac", YEAR, 1, 6000, PlanKind.NEW)],
+    ),
+    (
+        "almiqui-servidor-linux", "Almiquí Servidor Linux", Platform.LINUX, Audience.BUSINESS, False,
+        "Análisis bajo demanda y en tiempo real para servidores de archivos y correo con Linux.",
+        "Se integra con servidores de correo y carpetas compartidas, y se administra desde la "
+        "línea de comandos. Consume poca memoria y funciona sin conexión permanente.",
+        [
+            ("AL-1A-1S", "1 año · 1 servidor", YEAR, 1, 15000, PlanKind.NEW),
+            ("AL-R-1A-1S", "Renovación · 1 año · 1 servidor", YEAR, 1, 12000, PlanKind.RENEWAL),
+        ],
+    ),
+    (
+        "almiqui-empresa", "Almiquí Empresa", Platform.WINDOWS, Audience.BUSINESS, True,
+        "Protección para las estaciones de trabajo de tu empresa, con consola central.",
+        "Licencias por estación de trabajo, políticas comunes para toda la red, informes de "
+        "amenazas y actualizaciones desde un servidor local para ahorrar ancho de banda.",
+        [
+            ("AE-1A-1WS", "1 año · 1 estación de trabajo", YEAR, 1, 7000, PlanKind.NEW),
+            ("AE-1A-10WS", "1 año · 10 estaciones de trabajo", YEAR, 10, 60000, PlanKind.NEW),
+        ],
+    ),
+    (
+        "almiqui-escudo-web", "Almiquí Escudo Web", Platform.MULTI, Audience.BUSINESS, False,
+        "Filtro de correo y navegación para pequeñas empresas, en todos sus equipos.",
+        "Bloquea adjuntos maliciosos y sitios de suplantación antes de que lleguen a los "
+        "usuarios. Para negocios de hasta 25 personas.",
+        [("AW-1A-25U", "1 año · 25 usuarios", YEAR, 25, 150000, PlanKind.NEW)],
+    ),
+]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    products_added: int
+    plans_added: int
+    skipped: bool = False
+
+
+def seed_demo_catalogue(*, only_if_empty: bool = False) -> SeedResult:
+    """Add the demo products and plans that are missing (matched by slug and SKU); commit once.
+
+    Never changes an existing row, so running it twice changes nothing. With
+    ``only_if_empty`` it does nothing at all when any product exists.
+    """
+    if only_if_empty and db.session.scalar(select(Product.id).limit(1)) is not None:
+        return SeedResult(0, 0, skipped=True)
+    products = {p.slug: p for p in db.session.scalars(select(Product))}
+    skus = set(db.session.scalars(select(Plan.sku)))
+    products_added = plans_added = 0
+    for order, (slug, name, platform, audience, featured, summary, text, plans) in enumerate(
+        DEMO_PRODUCTS
+    ):
+        product = products.get(slug)
+        if product is None:
+            product = Product(
+                slug=slug, name=name, platform=platform, audience=audience, is_featured=featured,
+                summary=summary, description=text, image=f"img/products/{slug}.svg",
+                sort_order=order * 10,
+            )
+            db.session.add(product)
+            products_added += 1
+        for position, (sku, plan_name, days, seats, price, kind) in enumerate(plans):
+            if sku in skus:
+                continue
+            product.plans.append(
+                Plan(
+                    sku=sku, name=plan_name, duration_days=days, seats=seats, price_minor=price,
+                    currency="CUP", kind=kind, fulfilment=Fulfilment.GENERATED,
+                    sort_order=position * 10,
+                )
+            )
+            plans_added += 1
+    db.session.commit()
+    return SeedResult(products_added, plans_added)

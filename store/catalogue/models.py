@@ -1,0 +1,155 @@
+"""Products and the plans customers buy."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.dbtypes import UTCDateTime, utcnow
+from store.extensions import db
+from store.money import Money
+
+
+class Platform(enum.StrEnum):
+    WINDOWS = "windows"
+    LINUX = "linux"
+    ANDROID = "android"
+    MACOS = "macos"
+    MULTI = "multi"
+
+    @property
+    def label(self):
+        return PLATFORM_LABELS[self]
+
+
+class Audience(enum.StrEnum):
+    HOME = "home"
+    BUSINESS = "business"
+
+    @property
+    def label(self):
+        return AUDIENCE_LABELS[self]
+
+
+class Fulfilment(enum.StrEnum):
+    GENERATED = "generated"
+    POOL = "pool"
+
+
+class PlanKind(enum.StrEnum):
+    NEW = "new"
+    RENEWAL = "renewal"
+
+
+PLATFORM_LABELS = {
+    Platform.WINDOWS: _l("Windows"),
+    Platform.LINUX: _l("Linux"),
+    Platform.ANDROID: _l("Android"),
+    Platform.MACOS: _l("macOS"),
+    Platform.MULTI: _l("Several platforms"),
+}
+AUDIENCE_LABELS = {Audience.HOME: _l("Home"), Audience.BUSINESS: _l("Business")}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a named CHECK constraint, stored by value."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def fold_for_search(text: str) -> str:
+    """Lower-case ``text`` and strip accents, so "movil" finds "Móvil"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class Product(db.Model):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"), index=True)
+    audience: Mapped[Audience] = mapped_column(_enum(Audience, "audience"), index=True)
+    image: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # Accent-free, lower-cased name, summary and description, kept by a mapper event.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    plans: Mapped[list[Plan]] = relationship(
+        back_populates="product", order_by="Plan.sort_order, Plan.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Product {self.slug}>"
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _refresh_search_text(mapper, connection, product: Product) -> None:
+    product.search_text = fold_for_search(
+        " ".join((product.name or "", product.summary or "", product.description or ""))
+    )
+
+
+class Plan(db.Model):
+    __tablename__ = "plan"
+    __table_args__ = (
+        CheckConstraint("duration_days > 0", name="duration_positive"),
+        CheckConstraint("seats > 0", name="seats_positive"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    duration_days: Mapped[int] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CUP")
+    fulfilment: Mapped[Fulfilment] = mapped_column(
+        _enum(Fulfilment, "fulfilment"), default=Fulfilment.GENERATED
+    )
+    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind, "plan_kind"), default=PlanKind.NEW)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="plans")
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_minor, self.currency)
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.sku}>"

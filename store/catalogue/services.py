@@ -1,0 +1,142 @@
+"""Read-side use cases of the catalogue: list, search, filter and show products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, exists, func, select
+
+from store.catalogue.models import Audience, Plan, PlanKind, Platform, Product, fold_for_search
+from store.errors import NotFound
+from store.extensions import db
+from store.money import Money
+
+MAX_QUERY_LENGTH = 100
+MAX_QUERY_WORDS = 8
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What a visitor narrowed the list to; every field optional."""
+
+    platform: Platform | None = None
+    audience: Audience | None = None
+    query: str = ""
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as query-string arguments, for links that keep it (pagination)."""
+        args = {"q": self.query}
+        if self.platform is not None:
+            args["platform"] = self.platform.value
+        if self.audience is not None:
+            args["audience"] = self.audience.value
+        return {key: value for key, value in args.items() if value}
+
+    def words(self) -> list[str]:
+        return fold_for_search(self.query[:MAX_QUERY_LENGTH]).split()[:MAX_QUERY_WORDS]
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product with the plans currently on sale."""
+
+    product: Product
+    plans: list[Plan] = field(default_factory=list)
+
+    @property
+    def from_price(self) -> Money | None:
+        """The lowest price of a new licence (or of any plan when all are renewals)."""
+        candidates = [p for p in self.plans if p.kind == PlanKind.NEW] or self.plans
+        return min((p.price for p in candidates), default=None)
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    items: list[ProductView]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _on_sale() -> Select:
+    """Active products that have at least one active plan."""
+    has_plan = exists().where(and_(Plan.product_id == Product.id, Plan.is_active.is_(True)))
+    return select(Product).where(Product.is_active.is_(True), has_plan)
+
+
+def _with_plans(products: list[Product]) -> list[ProductView]:
+    """Attach the active plans of all ``products`` with one query."""
+    if not products:
+        return []
+    plans = db.session.scalars(
+        select(Plan)
+        .where(Plan.product_id.in_([p.id for p in products]), Plan.is_active.is_(True))
+        .order_by(Plan.sort_order, Plan.price_minor, Plan.id)
+    )
+    by_product: dict[int, list[Plan]] = {p.id: [] for p in products}
+    for plan in plans:
+        by_product[plan.product_id].append(plan)
+    return [ProductView(product, by_product[product.id]) for product in products]
+
+
+def list_products(filters: ProductFilter, *, page: int = 1, per_page: int = 12) -> ProductPage:
+    """Return one page of products on sale that match ``filters``.
+
+    Runs a constant number of queries whatever the number of products.
+    """
+    query = _on_sale()
+    if filters.platform is not None:
+        # A multi-platform suite also protects the platform asked for.
+        query = query.where(Product.platform.in_([filters.platform, Platform.MULTI]))
+    if filters.audience is not None:
+        query = query.where(Product.audience == filters.audience)
+    for word in filters.words():
+        query = query.where(Product.search_text.contains(word, autoescape=True))
+
+    page = min(max(page, 1), MAX_PAGE)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    products = list(
+        db.session.scalars(
+            query.order_by(Product.sort_order, Product.name, Product.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return ProductPage(_with_plans(products), page=page, per_page=per_page, total=total)
+
+
+def featured_products(limit: int = 6) -> list[ProductView]:
+    """Return the featured products on sale, topped up with others when too few are featured."""
+    query = _on_sale().order_by(
+        Product.is_featured.desc(), Product.sort_order, Product.name, Product.id
+    )
+    return _with_plans(list(db.session.scalars(query.limit(limit))))
+
+
+def get_product(slug: str) -> ProductView:
+    """Return the product on sale at ``slug`` with its active plans.
+
+    Raises NotFound for an unknown slug or an inactive product.
+    """
+    product = db.session.scalar(
+        select(Product).where(Product.slug == slug[:80], Product.is_active.is_(True))
+    )
+    if product is None:
+        raise NotFound(_l("This product does not exist or is no longer on sale."))
+    return _with_plans([product])[0]
+

@@ -1,0 +1,125 @@
+"""Settings read from ``STORE_*`` environment variables, with safe development defaults.
+
+Every setting the store reads is listed in ``SETTINGS`` (and in the README). Development
+works with no configuration at all; production refuses to start on an unsafe default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a store that can start safely."""
+
+
+ENVIRONMENTS = ("development", "production", "testing")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+# STORE_* variable -> (Flask config key, type, default). None means "derived below".
+SETTINGS: dict[str, tuple[str, type, Any]] = {
+    "STORE_ENV": ("STORE_ENV", str, "development"),
+    "STORE_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str, None),
+    "STORE_SECRET_KEY": ("SECRET_KEY", str, None),
+    "STORE_NAME": ("STORE_NAME", str, "Tienda Almiquí"),
+    "STORE_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str, "es"),
+    "STORE_TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str, "America/Havana"),
+    "STORE_CURRENCY": ("STORE_CURRENCY", str, "CUP"),
+    "STORE_PAGE_SIZE": ("STORE_PAGE_SIZE", int, 12),
+    "STORE_ALLOW_SQLITE_IN_PRODUCTION": ("STORE_ALLOW_SQLITE_IN_PRODUCTION", bool, False),
+    "STORE_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool, None),
+}
+
+# Languages the interface is translated into; the first is the fallback.
+LOCALES = ("es", "en")
+# Babel locale used to format numbers and money for each interface language. Cuban
+# usage (and CLDR's es_CU) writes 1,234.50, so a price reads "50.00 CUP" in both.
+NUMBER_LOCALES = {"es": "es_CU", "en": "en_US"}
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    """Convert one raw variable to ``kind``; raise ConfigurationError when it does not fit."""
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ConfigurationError(f"{name} must be one of 1/0, true/false, yes/no; got {raw!r}")
+    if kind is int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number; got {raw!r}") from None
+        if value < 1:
+            raise ConfigurationError(f"{name} must be at least 1; got {value}")
+        return value
+    return raw
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Return the development secret key, creating it under instance/ on first use."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config from ``environ``.
+
+    Raises ConfigurationError when a value is malformed or production is unsafe.
+    """
+    config: dict[str, Any] = {}
+    for name, (key, kind, default) in SETTINGS.items():
+        raw = environ.get(name)
+        config[key] = default if raw is None else _parse(name, raw, kind)
+
+    env = config["STORE_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"STORE_ENV must be one of {', '.join(ENVIRONMENTS)}; got {env!r}")
+    production = env == "production"
+
+    if config["BABEL_DEFAULT_LOCALE"] not in LOCALES:
+        raise ConfigurationError(
+            f"STORE_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}; "
+            f"got {config['BABEL_DEFAULT_LOCALE']!r}"
+        )
+
+    if not config["SECRET_KEY"]:
+        if production:
+            raise ConfigurationError(
+                "STORE_SECRET_KEY is not set. Production needs a long random secret key, "
+                'for example: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        config["SECRET_KEY"] = _development_secret(instance_path)
+
+    url = config["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance_path / 'store.sqlite3'}"
+    if production and url.startswith("sqlite") and not config["STORE_ALLOW_SQLITE_IN_PRODUCTION"]:
+        raise ConfigurationError(
+            "Production is configured with SQLite. Set STORE_DATABASE_URL to a PostgreSQL URL, "
+            "or set STORE_ALLOW_SQLITE_IN_PRODUCTION=1 to accept a single-server SQLite store."
+        )
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+
+    if config["SESSION_COOKIE_SECURE"] is None:
+        config["SESSION_COOKIE_SECURE"] = production
+    config.update(
+        TESTING=env == "testing",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    return config

@@ -1,0 +1,141 @@
+"""Money as integer minor units with an ISO 4217 currency. Never float.
+
+``Money(5000, "CUP")`` is fifty Cuban pesos. Adding, subtracting or ordering amounts in two
+currencies raises ``CurrencyMismatch``; ``==`` simply says they differ. Amounts typed by
+people are read with ``Money.parse`` and shown with ``format_money`` (Babel), always with
+the currency code ("50.00 CUP"), never a bare "$" that could mean several currencies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import total_ordering
+
+from babel.core import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+from flask_babel import lazy_gettext as _l
+
+from store.errors import InvalidInput, StoreError
+
+# The largest amount the store accepts: a trillion units, far below a BIGINT's limit.
+MAX_MAJOR_UNITS = 10**12
+_KNOWN_CURRENCIES = frozenset(list_currencies())
+# "1234", "1,234", "1,234.5", "1234.50" -- commas only as thousands separators.
+_AMOUNT = re.compile(r"(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+_PATTERN = "#,##0.00 ¤¤"  # ¤¤ is the ISO code: "1,234.50 CUP"
+
+
+class CurrencyMismatch(StoreError):
+    """Two amounts in different currencies were combined or ordered."""
+
+    title = _l("Amounts in different currencies cannot be combined")
+
+
+class InvalidAmount(InvalidInput):
+    """Text given as an amount of money is not one."""
+
+    title = _l("The amount is not valid")
+
+
+def _precision(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in minor units (cents, centavos) of one currency; immutable."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.minor) is not int:  # bool and float are refused alike
+            raise TypeError(f"Money.minor must be an int, got {type(self.minor).__name__}")
+        if self.currency not in _KNOWN_CURRENCIES:
+            raise ValueError(f"unknown currency code {self.currency!r}")
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> Money:
+        """Read an amount typed by a person ("50", "50.00", "1,234.50", "50 CUP").
+
+        Raises InvalidAmount with a message for the user on junk, negatives, more decimals
+        than the currency has, a different currency code, or an absurdly large amount.
+        """
+        cleaned = " ".join(str(text).replace("\u00a0", " ").split())
+        code = cleaned[-3:].upper()
+        if len(cleaned) > 3 and cleaned[-4] == " " and code.isalpha():
+            if code != currency:
+                raise InvalidAmount(
+                    _l("The amount must be in %(currency)s.", currency=currency)
+                )
+            cleaned = cleaned[:-4]
+        if not cleaned:
+            raise InvalidAmount(_l("Enter an amount."))
+        if cleaned.startswith("-"):
+            raise InvalidAmount(_l("The amount cannot be negative."))
+        match = _AMOUNT.fullmatch(cleaned)
+        if match is None:
+            raise InvalidAmount(
+                _l("“%(text)s” is not an amount. Write it like 50 or 1,234.50.", text=cleaned[:40])
+            )
+        digits = _precision(currency)
+        fraction = match["fraction"] or ""
+        if len(fraction) > digits:
+            raise InvalidAmount(
+                _l("The amount can have at most %(digits)d decimals.", digits=digits)
+            )
+        whole = int(match["whole"].replace(",", ""))
+        if whole >= MAX_MAJOR_UNITS:
+            raise InvalidAmount(_l("The amount is too large."))
+        return cls(whole * 10**digits + int(fraction.ljust(digits, "0") or 0), currency)
+
+    def _check(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"{self.currency} and {other.currency}")
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.minor + self._check(other).minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.minor - self._check(other).minor, self.currency)
+
+    def __mul__(self, quantity: int) -> Money:
+        if type(quantity) is not int:
+            raise TypeError("Money can only be multiplied by a whole number")
+        return Money(self.minor * quantity, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        return self.minor < self._check(other).minor
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def to_decimal(self) -> Decimal:
+        """Return the amount in major units as an exact Decimal."""
+        return Decimal(self.minor).scaleb(-_precision(self.currency))
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal():.{_precision(self.currency)}f} {self.currency}"
+
+
+def format_money(money: Money, locale: str | Locale = "es_CU") -> str:
+    """Format ``money`` for people: "1,234.50 CUP" in es_CU and en_US alike."""
+    try:
+        locale = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        locale = Locale.parse("es_CU")
+    return format_currency(
+        money.to_decimal(), money.currency, format=_PATTERN, locale=locale, currency_digits=True
+    )

@@ -1,0 +1,38 @@
+"""Start-up through create_app and the real command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from store import create_app
+from store.config import ConfigurationError
+
+
+def test_create_app_refuses_production_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_SECRET_KEY"):
+        create_app(
+            {
+                "STORE_ENV": "production",
+                "STORE_INSTANCE_PATH": str(tmp_path),
+                "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
+            }
+        )
+
+
+def test_the_flask_command_explains_a_missing_production_secret_key(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STORE_")}
+    environ.update(STORE_ENV="production", STORE_INSTANCE_PATH=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "store", "store", "seed-demo"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "STORE_SECRET_KEY is not set" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing created, no database touched

@@ -1,0 +1,213 @@
+"""Catalogue services against the database: filters, search, visibility, demo data."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from store.catalogue import services
+from store.catalogue.demo import seed_demo_catalogue
+from store.catalogue.models import Audience, Plan, PlanKind, Platform, Product
+from store.catalogue.services import ProductFilter
+from store.errors import NotFound
+from store.extensions import db
+from store.money import Money
+from tests.factories import make_plan, make_product
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def slugs(page) -> list[str]:
+    return [view.product.slug for view in page.items]
+
+
+@pytest.fixture
+def catalogue(app_context):
+    make_product(slug="win-home", name="Escudo Hogar", platform=Platform.WINDOWS)
+    make_product(
+        slug="win-business", name="Escudo Empresa", platform=Platform.WINDOWS,
+        audience=Audience.BUSINESS,
+    )
+    make_product(slug="phone", name="Guardián Móvil", platform=Platform.ANDROID,
+                 summary="Protección para el teléfono")
+    make_product(slug="suite", name="Suite Familiar", platform=Platform.MULTI)
+    make_product(slug="server", name="Servidor", platform=Platform.LINUX,
+                 audience=Audience.BUSINESS)
+    db.session.commit()
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (ProductFilter(), {"win-home", "win-business", "phone", "suite", "server"}),
+        (ProductFilter(platform=Platform.WINDOWS), {"win-home", "win-business", "suite"}),
+        (ProductFilter(platform=Platform.ANDROID), {"phone", "suite"}),
+        (ProductFilter(platform=Platform.LINUX), {"server", "suite"}),
+        (ProductFilter(audience=Audience.BUSINESS), {"win-business", "server"}),
+        (ProductFilter(platform=Platform.WINDOWS, audience=Audience.BUSINESS), {"win-business"}),
+        (ProductFilter(query="escudo"), {"win-home", "win-business"}),
+        (ProductFilter(query="ESCUDO hogar"), {"win-home"}),
+        (ProductFilter(query="movil"), {"phone"}),
+        (ProductFilter(query="telefono"), {"phone"}),
+        (ProductFilter(query="guardián"), {"phone"}),
+        (ProductFilter(query="nothing-like-this"), set()),
+        (ProductFilter(query="%"), set()),
+        (ProductFilter(query="_"), set()),
+        (ProductFilter(query="' OR 1=1 --"), set()),
+    ],
+)
+def test_list_products_returns_exactly_the_matching_products(filters, expected):
+    page = services.list_products(filters)
+    assert set(slugs(page)) == expected
+    assert page.total == len(expected)
+
+
+def test_inactive_products_and_products_without_active_plans_are_not_listed():
+    make_product(slug="on-sale")
+    make_product(slug="withdrawn", is_active=False)
+    make_product(slug="no-active-plan", plans=[{"is_active": False}])
+    make_product(slug="no-plan", plans=[])
+    db.session.commit()
+
+    assert slugs(services.list_products(ProductFilter())) == ["on-sale"]
+    assert slugs_of(services.featured_products()) == ["on-sale"]
+
+
+def slugs_of(views) -> list[str]:
+    return [view.product.slug for view in views]
+
+
+def test_inactive_plans_are_never_attached_to_a_product():
+    product = make_product(slug="mixed", plans=[{"sku": "ON"}, {"sku": "OFF", "is_active": False}])
+    db.session.commit()
+
+    listed = services.list_products(ProductFilter()).items[0]
+    shown = services.get_product("mixed")
+
+    assert [p.sku for p in listed.plans] == ["ON"]
+    assert [p.sku for p in shown.plans] == ["ON"]
+    assert shown.product.id == product.id
+
+
+def test_from_price_is_the_cheapest_new_plan_not_a_cheaper_renewal():
+    make_product(
+        slug="p",
+        plans=[
+            {"price_minor": 9000},
+            {"price_minor": 5000},
+            {"price_minor": 4000, "kind": PlanKind.RENEWAL},
+        ],
+    )
+    db.session.commit()
+    assert services.get_product("p").from_price == Money(5000, "CUP")
+
+
+def test_pages_split_the_list_and_keep_the_order():
+    for n in range(25):
+        make_product(slug=f"p{n:02d}", sort_order=n)
+    db.session.commit()
+
+    first = services.list_products(ProductFilter(), page=1, per_page=10)
+    third = services.list_products(ProductFilter(), page=3, per_page=10)
+    beyond = services.list_products(ProductFilter(), page=99, per_page=10)
+
+    assert slugs(first) == [f"p{n:02d}" for n in range(10)]
+    assert slugs(third) == [f"p{n:02d}" for n in range(20, 25)]
+    assert (first.pages, first.has_prev, first.has_next) == (3, False, True)
+    assert (third.has_prev, third.has_next) == (True, False)
+    assert beyond.items == [] and beyond.total == 25
+
+
+def test_featured_products_come_first_and_the_list_is_topped_up():
+    make_product(slug="plain", sort_order=1)
+    make_product(slug="star", sort_order=2, is_featured=True)
+    db.session.commit()
+    assert slugs_of(services.featured_products(limit=6)) == ["star", "plain"]
+    assert slugs_of(services.featured_products(limit=1)) == ["star"]
+
+
+@pytest.mark.parametrize("slug", ["unknown", "withdrawn", "x" * 500])
+def test_get_product_raises_not_found_for_unknown_or_inactive_products(slug):
+    make_product(slug="withdrawn", is_active=False)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        services.get_product(slug)
+
+
+def test_search_text_follows_edits_to_the_product():
+    product = make_product(slug="p", name="Antiguo")
+    db.session.commit()
+    product.name = "Nuevo Nombre"
+    db.session.commit()
+    assert slugs(services.list_products(ProductFilter(query="nuevo"))) == ["p"]
+    assert slugs(services.list_products(ProductFilter(query="antiguo"))) == []
+
+
+def test_sku_is_unique_across_plans():
+    make_product(plans=[{"sku": "SAME"}])
+    db.session.commit()
+    make_product(plans=[{"sku": "SAME"}])
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 1
+
+
+@pytest.mark.parametrize(
+    "column", ["price_minor", "seats", "duration_days"], ids=["price", "seats", "duration"]
+)
+def test_database_refuses_negative_prices_and_empty_plans(column):
+    product = make_product(plans=[])
+    db.session.commit()
+    values = {"price_minor": -1} if column == "price_minor" else {column: 0}
+    make_plan(product, **values)
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0
+
+
+def test_database_refuses_an_unknown_platform_value():
+    make_product(plans=[])
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE product SET platform = 'amiga'"))
+
+
+def test_demo_catalogue_covers_platforms_audiences_and_plan_kinds():
+    result = seed_demo_catalogue()
+
+    products = db.session.scalars(sa.select(Product)).all()
+    plans = db.session.scalars(sa.select(Plan)).all()
+    assert (result.products_added, result.plans_added) == (len(products), len(plans))
+    assert len(products) >= 6 and len(plans) >= 12
+    assert {p.platform for p in products} == set(Platform)
+    assert {p.audience for p in products} == set(Audience)
+    assert {p.kind for p in plans} == set(PlanKind)
+    home = db.session.scalar(sa.select(Plan).where(Plan.sku == "AH-1A-1PC"))
+    assert (home.price, home.seats, home.duration_days) == (Money(5000, "CUP"), 1, 365)
+    assert {p.currency for p in plans} == {"CUP"}
+
+
+def test_demo_catalogue_twice_changes_nothing():
+    seed_demo_catalogue()
+    before = db.session.execute(sa.select(Plan.sku, Plan.price_minor, Plan.updated_at)).all()
+
+    again = seed_demo_catalogue()
+
+    after = db.session.execute(sa.select(Plan.sku, Plan.price_minor, Plan.updated_at)).all()
+    assert (again.products_added, again.plans_added) == (0, 0)
+    assert sorted(after) == sorted(before)
+
+
+def test_demo_catalogue_only_if_empty_leaves_an_existing_catalogue_alone():
+    make_product(slug="mine")
+    db.session.commit()
+
+    result = seed_demo_catalogue(only_if_empty=True)
+
+    assert result.skipped
+    assert db.session.scalars(sa.select(Product.slug)).all() == ["mine"]

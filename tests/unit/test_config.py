@@ -1,0 +1,75 @@
+"""Settings from STORE_* variables: safe in development, strict in production."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from store.config import ConfigurationError, load_config
+
+PG = "postgresql+psycopg://store@db/store"
+
+
+def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
+    first = load_config({}, tmp_path)
+    second = load_config({}, tmp_path)
+    key_file = tmp_path / "secret_key"
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] == key_file.read_text().strip()
+    assert len(first["SECRET_KEY"]) >= 40
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_development_defaults_to_an_sqlite_file_under_instance(tmp_path):
+    config = load_config({}, tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    assert config["BABEL_DEFAULT_LOCALE"] == "es"
+    assert config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_refuses_a_missing_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_SECRET_KEY is not set"):
+        load_config({"STORE_ENV": "production", "STORE_DATABASE_URL": PG}, tmp_path)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
+    environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48}
+    with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):
+        load_config(environ, tmp_path)
+    config = load_config({**environ, "STORE_ALLOW_SQLITE_IN_PRODUCTION": "1"}, tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_path):
+    config = load_config(
+        {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG},
+        tmp_path,
+    )
+    assert config["SQLALCHEMY_DATABASE_URI"] == PG
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"STORE_ENV": "staging"}, "STORE_ENV must be one of"),
+        ({"STORE_PAGE_SIZE": "many"}, "STORE_PAGE_SIZE must be a whole number"),
+        ({"STORE_PAGE_SIZE": "0"}, "STORE_PAGE_SIZE must be at least 1"),
+        ({"STORE_SECURE_COOKIES": "maybe"}, "STORE_SECURE_COOKIES must be one of"),
+        ({"STORE_DEFAULT_LOCALE": "fr"}, "STORE_DEFAULT_LOCALE must be one of"),
+    ],
+)
+def test_malformed_settings_stop_start_up_with_the_variable_named(tmp_path, environ, message):
+    with pytest.raises(ConfigurationError, match=message):
+        load_config(environ, tmp_path)
+
+
+def test_settings_are_read_from_the_environment(tmp_path):
+    config = load_config(
+        {"STORE_NAME": "Mi tienda", "STORE_PAGE_SIZE": "24", "STORE_DEFAULT_LOCALE": "en"},
+        tmp_path,
+    )
+    assert config["STORE_NAME"] == "Mi tienda"
+    assert config["STORE_PAGE_SIZE"] == 24
+    assert config["BABEL_DEFAULT_LOCALE"] == "en"
