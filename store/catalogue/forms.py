@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, IntegerField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from store.catalogue.models import Audience, Platform
@@ -13,19 +16,26 @@ from store.catalogue.services import MAX_PAGE, MAX_QUERY_LENGTH, ProductFilter
 FILTER_PLATFORMS = [p for p in Platform if p is not Platform.MULTI]
 
 
+def printable(text: str) -> str:
+    """Drop control characters (NUL, escapes, ...): PostgreSQL refuses NUL in text."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+
+
 class ProductFilterForm(Form):
     """GET filters; no CSRF since they change nothing."""
 
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=MAX_QUERY_LENGTH)])
     platform = SelectField(
         _l("Platform"),
-        choices=[("", _l("All platforms"))] + [(p.value, p.label) for p in FILTER_PLATFORMS],
+        choices=[SelectChoice("", _l("All platforms"))]
+        + [SelectChoice(p.value, p.label) for p in FILTER_PLATFORMS],
         default="",
         validate_choice=True,
     )
     audience = SelectField(
         _l("For"),
-        choices=[("", _l("Home and business"))] + [(a.value, a.label) for a in Audience],
+        choices=[SelectChoice("", _l("Home and business"))]
+        + [SelectChoice(a.value, a.label) for a in Audience],
         default="",
         validate_choice=True,
     )
@@ -37,7 +47,7 @@ class ProductFilterForm(Form):
         errors = self.errors
         platform = self.platform.data if "platform" not in errors else ""
         audience = self.audience.data if "audience" not in errors else ""
-        query = (self.q.data or "").strip()[:MAX_QUERY_LENGTH]
+        query = printable(self.q.data or "").strip()[:MAX_QUERY_LENGTH]
         page = self.page.data if "page" not in errors and self.page.data else 1
         return (
             ProductFilter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from math import ceil
 
@@ -16,6 +17,7 @@ from store.money import Money
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_WORDS = 8
 MAX_PAGE = 10_000
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,11 @@ def get_product(slug: str) -> ProductView:
 
     Raises NotFound for an unknown slug or an inactive product.
     """
-    product = db.session.scalar(
-        select(Product).where(Product.slug == slug[:80], Product.is_active.is_(True))
-    )
+    product = None
+    if SLUG.fullmatch(slug):
+        product = db.session.scalar(
+            select(Product).where(Product.slug == slug, Product.is_active.is_(True))
+        )
     if product is None:
         raise NotFound(_l("This product does not exist or is no longer on sale."))
     return _with_plans([product])[0]

@@ -1,0 +1,70 @@
+"""A visitor browses the catalogue in a real browser, with JavaScript switched off."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from store.catalogue.demo import seed_demo_catalogue
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        seed_demo_catalogue()
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_visitor_finds_a_plan_by_platform_and_reads_it_in_both_languages(
+    browser, live_server, screenshots
+):
+    context = browser.new_context(java_script_enabled=False, locale="es-ES")
+    page = context.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Licencias de antivirus, pagadas en pesos cubanos"
+    assert page.get_by_text("50.00 CUP").first.is_visible()
+    screenshots(page, "home")
+
+    page.get_by_role("link", name="Ver todos los productos").first.click()
+    page.get_by_label("Plataforma").select_option("android")
+    page.get_by_role("button", name="Filtrar").click()
+    assert "platform=android" in page.url
+    assert page.get_by_role("link", name="Almiquí Móvil").is_visible()
+    assert page.get_by_role("link", name="Almiquí para Mac").count() == 0
+    screenshots(page, "android-products")
+
+    page.get_by_role("link", name="Almiquí Móvil").click()
+    assert page.title() == "Almiquí Móvil · Tienda Almiquí"
+    row = page.get_by_role("row", name="1 año · 1 teléfono")
+    assert "30.00 CUP" in row.inner_text() and "1 dispositivo" in row.inner_text()
+    screenshots(page, "product-es")
+
+    page.get_by_role("button", name="English").click()
+    assert page.get_by_role("heading", name="Plans and prices").is_visible()
+    assert "1 year" in page.get_by_role("row", name="1 año · 1 teléfono").inner_text()
+    screenshots(page, "product-en")
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server + "/productos/almiqui-familia/")
+    screenshots(page, "product-mobile")
+
+    assert hosts == {urlsplit(live_server).netloc}
+    assert len(screenshots.taken) == 5 and all(p.stat().st_size > 0 for p in screenshots.taken)
+    context.close()
+
+
+def test_an_unknown_product_shows_the_404_page_in_the_layout(browser, live_server, screenshots):
+    context = browser.new_context(java_script_enabled=False, locale="es-CU")
+    page = context.new_page()
+    response = page.goto(live_server + "/productos/no-existe/")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Página no encontrada").is_visible()
+    assert page.get_by_role("link", name="Volver a la página de inicio").is_visible()
+    screenshots(page, "not-found")
+    context.close()

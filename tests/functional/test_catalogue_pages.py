@@ -1,0 +1,294 @@
+"""Catalogue pages through the test client: content, language, filters, junk, budgets."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from store.catalogue.demo import seed_demo_catalogue
+from store.catalogue.models import Audience, Platform, Product
+from store.extensions import db
+from tests.factories import make_product
+
+PAGE_BUDGET_BYTES = 60 * 1024
+
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        seed_demo_catalogue()
+
+
+class AssetCollector(HTMLParser):
+    """Collects what a page makes the browser fetch: stylesheets, scripts, images, meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stylesheets: list[str] = []
+        self.scripts: list[str] = []
+        self.fetched: list[str] = []
+        self.meta: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "link" and attrs.get("rel") == "stylesheet":
+            self.stylesheets.append(attrs["href"])
+        if tag == "script" and attrs.get("src"):
+            self.scripts.append(attrs["src"])
+        if tag == "meta" and "name" in attrs:
+            self.meta[attrs["name"]] = attrs.get("content", "")
+        for name in ("src", "href", "action"):
+            if attrs.get(name) and tag != "a":
+                self.fetched.append(attrs[name])
+
+
+def parse(html: str) -> AssetCollector:
+    collector = AssetCollector()
+    collector.feed(html)
+    return collector
+
+
+def title_of(html: str) -> str:
+    return re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+
+
+@pytest.mark.usefixtures("demo")
+def test_home_page_is_in_spanish_with_prices_in_cup(client):
+    response = client.get("/")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<html lang="es">' in html
+    assert "Licencias de antivirus, pagadas en pesos cubanos" in html
+    assert "Cómo comprar" in html and "Elige tu plan" in html
+    assert "Desde <span class=\"price\">50.00 CUP</span>" in html
+    assert "Almiquí Antivirus Hogar" in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_english_is_chosen_from_accept_language(client):
+    html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Antivirus licences, paid in Cuban pesos" in html
+    assert "50.00 CUP" in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_language_switch_keeps_the_choice_in_the_session(client):
+    response = client.post(
+        "/idioma", data={"language": "en", "next": "/productos/?platform=linux"},
+        headers={"Accept-Language": "es"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/productos/?platform=linux"
+
+    html = client.get("/productos/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert '<html lang="en">' in html and "products found" in html
+
+    client.post("/idioma", data={"language": "es", "next": "/"})
+    html = client.get("/productos/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="es">' in html and "productos encontrados" in html
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x", ""]
+)
+def test_the_language_switch_never_redirects_off_site(client, next_url):
+    response = client.post("/idioma", data={"language": "en", "next": next_url})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_the_language_switch_ignores_an_unknown_language(client):
+    client.post("/idioma", data={"language": "fr", "next": "/"})
+    assert '<html lang="es">' in client.get("/").get_data(as_text=True)
+
+
+def test_the_language_switch_needs_a_csrf_token(make_app):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post("/idioma", data={"language": "en", "next": "/"})
+    assert response.status_code == 400
+    assert '<html lang="es">' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize(
+    ("query", "present", "absent"),
+    [
+        ("platform=android", ["Almiquí Móvil", "Almiquí Familia"], ["Almiquí para Mac"]),
+        ("platform=macos", ["Almiquí para Mac", "Almiquí Familia"], ["Almiquí Móvil"]),
+        ("audience=business", ["Almiquí Empresa", "Almiquí Servidor Linux"], ["Almiquí Móvil"]),
+        ("platform=linux&audience=business", ["Almiquí Servidor Linux"], ["Almiquí Empresa"]),
+        ("q=movil", ["Almiquí Móvil"], ["Almiquí Empresa"]),
+        ("q=ESTACIONES", ["Almiquí Empresa"], ["Almiquí Móvil"]),
+    ],
+)
+def test_filters_and_search_show_the_right_products(client, query, present, absent):
+    html = client.get(f"/productos/?{query}").get_data(as_text=True)
+    for name in present:
+        assert name in html
+    for name in absent:
+        assert name not in html
+
+
+def test_the_list_paginates_and_keeps_the_filters_in_its_links(app, client):
+    with app.app_context():
+        for n in range(30):
+            make_product(slug=f"p{n:02d}", name=f"Escudo {n:02d}", sort_order=n,
+                         platform=Platform.LINUX)
+        db.session.commit()
+
+    first = client.get("/productos/?platform=linux&q=escudo").get_data(as_text=True)
+    third = client.get("/productos/?platform=linux&q=escudo&page=3").get_data(as_text=True)
+
+    assert "Página 1 de 3" in first and "Escudo 11" in first and "Escudo 12" not in first
+    assert 'href="/productos/?page=2&amp;q=escudo&amp;platform=linux"' in first
+    assert "Escudo 29" in third and "Escudo 23" not in third
+    assert 'rel="next"' not in third
+
+
+JUNK_QUERIES = [
+    "q=" + "A" * 100_000,
+    "q=%27%20OR%201%3D1%3B%20DROP%20TABLE%20product%3B--",
+    "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "q=%00%01%02",
+    "q=%FF%FE",
+    "q=%25%25%25_",
+    "platform=%3Cb%3Ewindows%3C%2Fb%3E&audience=%22onmouseover%3D",
+    "platform=windows&platform=linux",
+    "page=-1",
+    "page=abc",
+    "page=99999999999999999999999999999",
+    "page=1e9",
+    "audience[]=home",
+]
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize("query", JUNK_QUERIES, ids=range(len(JUNK_QUERIES)))
+def test_a_junk_query_string_returns_a_normal_escaped_page(client, query):
+    response = client.get(f"/productos/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>Productos</h1>" in html
+    assert "<script>" not in html and "<b>windows" not in html
+    assert 'onmouseover="' not in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_search_text_is_echoed_escaped(client):
+    html = client.get("/productos/?q=%3Cscript%3Ex%3C%2Fscript%3E").get_data(as_text=True)
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "<script>" not in html
+
+
+def test_the_product_list_runs_the_same_number_of_queries_for_5_and_200_products(
+    app, client, count_queries
+):
+    def queries_for(total: int) -> int:
+        with app.app_context():
+            existing = db.session.scalar(sa.select(sa.func.count()).select_from(Product))
+            for _ in range(total - existing):
+                make_product(plans=[{}, {}, {}])
+            db.session.commit()
+        with count_queries() as counter:
+            assert client.get("/productos/").status_code == 200
+            assert client.get("/").status_code == 200
+        return counter.count
+
+    assert queries_for(5) == queries_for(200)
+
+
+@pytest.mark.usefixtures("demo")
+def test_product_page_shows_plans_with_duration_devices_and_price(client):
+    response = client.get("/productos/almiqui-antivirus-hogar/")
+    html = response.get_data(as_text=True)
+    page = parse(html)
+
+    assert response.status_code == 200
+    assert title_of(html) == "Almiquí Antivirus Hogar · Tienda Almiquí"
+    assert page.meta["description"].startswith("Protección esencial para tu PC")
+    row = re.search(r"<th scope=\"row\">1 año · 1 PC</th>(.*?)</tr>", html, re.S).group(1)
+    assert "1 año" in row and "1 dispositivo" in row and "50.00 CUP" in row
+    assert "2 años" in html and "3 dispositivos" in html and "Renovación" in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_product_page_in_english_translates_durations_and_devices(client):
+    html = client.get(
+        "/productos/almiqui-movil/", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "6 months" in html and "1 year" in html and "1 device" in html
+    assert "18.00 CUP" in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_no_add_to_cart_button_ships_before_the_cart_exists(app, client):
+    html = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
+    assert "cart.add" not in app.view_functions
+    assert "Añadir al carrito" not in html and "<form method=\"post\" action=\"/carrito" not in html
+
+
+def test_inactive_products_and_plans_are_never_shown(app, client):
+    with app.app_context():
+        make_product(slug="hidden", name="Producto Oculto", is_active=False)
+        make_product(slug="shown", name="Producto Visible", plans=[
+            {"name": "Plan Activo"}, {"name": "Plan Retirado", "is_active": False},
+        ])
+        db.session.commit()
+
+    listing = client.get("/productos/").get_data(as_text=True)
+    page = client.get("/productos/shown/").get_data(as_text=True)
+
+    assert "Producto Oculto" not in listing and "Producto Visible" in listing
+    assert client.get("/productos/hidden/").status_code == 404
+    assert "Plan Activo" in page and "Plan Retirado" not in page
+
+
+@pytest.mark.parametrize(
+    "slug", ["no-such-product", "%3Cscript%3E", "a" * 300, "nul%00byte", "ALMIQUI-MOVIL", "%E2%80%AE"]
+)
+def test_an_unknown_slug_is_a_spanish_404_page_in_the_layout(client, slug):
+    response = client.get(f"/productos/{slug}/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Este producto no existe o ya no está a la venta." in html
+    assert "Tienda Almiquí" in html and 'class="site-header"' in html
+    assert "<script>" not in html
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize("path", ["/", "/productos/", "/productos/almiqui-familia/", "/nope"])
+def test_pages_load_nothing_from_other_hosts_and_need_no_javascript(client, path):
+    response = client.get(path)
+    page = parse(response.get_data(as_text=True))
+    assert page.scripts == []
+    assert all(url.startswith("/") and not url.startswith("//") for url in page.fetched)
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_product_page_weighs_less_than_60_kb_with_its_css_and_js(client):
+    html = client.get("/productos/almiqui-familia/").get_data()
+    page = parse(html.decode())
+    assets = [client.get(url).get_data() for url in page.stylesheets + page.scripts]
+    assert page.stylesheets  # the page is styled, and the stylesheet counts
+    assert len(html) + sum(len(asset) for asset in assets) < PAGE_BUDGET_BYTES
+
+
+@pytest.mark.usefixtures("demo")
+def test_product_images_have_alt_text_and_the_page_has_labelled_fields(client):
+    html = client.get("/productos/").get_data(as_text=True)
+    assert all(' alt="' in tag for tag in re.findall(r"<img[^>]*>", html))
+    for field in ("q", "platform", "audience"):
+        assert f'<label for="{field}">' in html
+
+
+def test_filter_choices_do_not_offer_multi_as_a_platform(client):
+    html = client.get("/productos/").get_data(as_text=True)
+    assert 'value="multi"' not in html
+    assert 'value="android"' in html and 'value="business"' in html
+    assert Audience.HOME.value in html
