@@ -10,16 +10,17 @@ COMPILED := $(CATALOGUES:.po=.mo)
 
 .PHONY: run test install install-dev translations i18n-extract clean
 
-run: install translations
+run: install
 	$(FLASK) db upgrade
 	$(FLASK) store seed-demo --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev translations
+test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# Installing includes compiling the translations, so every way of running shows Spanish.
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, csrf, db, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_RETURN_PATH = 500
 
 # What the browser may load: this site only. Pages need no script and no other host.
 CONTENT_SECURITY_POLICY = (
@@ -36,6 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # The SQLite database, secret key and mail files live here; create it up front.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(environ, Path(app.instance_path)))
     app.config.update({k: v for k, v in config.items() if not k.startswith("STORE_")})
 
@@ -77,13 +80,24 @@ def register_templating(app: Flask) -> None:
 
     @app.context_processor
     def store_globals() -> dict[str, Any]:
+        locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        catalogue_locale = current_app.config["STORE_CATALOGUE_LOCALE"]
         return {
             "store_name": current_app.config["STORE_NAME"],
-            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "current_locale": locale,
+            # Product texts are written in one language; say so when the page is in another.
+            "catalogue_lang": "" if catalogue_locale == locale else catalogue_locale,
+            "return_path": _return_path(),
             "locales": LOCALES,
             # Lets a template show a control only once the feature behind it exists.
             "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
         }
+
+
+def _return_path() -> str:
+    """This page's path and query, for forms that come back here (kept short)."""
+    path = request.full_path.rstrip("?")
+    return path if len(path) <= MAX_RETURN_PATH else request.path[:MAX_RETURN_PATH]
 
 
 def register_commands(app: Flask) -> None:

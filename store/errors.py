@@ -90,7 +90,7 @@ def handle_store_error(error: StoreError):
 
 def handle_http_error(error: HTTPException):
     status = error.code or 500
-    title, detail = HTTP_MESSAGES.get(status, (error.name, None))
+    title, detail = HTTP_MESSAGES.get(status, (StoreError.title, None))
     response = error_response(status, title, detail)
     for key, value in error.get_headers():
         if key == "Allow":  # 405 must say which methods are allowed

@@ -17,7 +17,7 @@ from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 from flask_babel import lazy_gettext as _l
 
-from store.errors import InvalidInput, StoreError
+from store.errors import InvalidInput
 
 # The largest amount the store accepts: a trillion units, far below a BIGINT's limit.
 MAX_MAJOR_UNITS = 10**12
@@ -27,10 +27,8 @@ _AMOUNT = re.compile(r"(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fracti
 _PATTERN = "#,##0.00 ¤¤"  # ¤¤ is the ISO code: "1,234.50 CUP"
 
 
-class CurrencyMismatch(StoreError):
-    """Two amounts in different currencies were combined or ordered."""
-
-    title = _l("Amounts in different currencies cannot be combined")
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were combined or ordered: a programming error."""
 
 
 class InvalidAmount(InvalidInput):
@@ -69,13 +67,13 @@ class Money:
         than the currency has, a different currency code, or an absurdly large amount.
         """
         cleaned = " ".join(str(text).replace("\u00a0", " ").split())
-        code = cleaned[-3:].upper()
-        if len(cleaned) > 3 and cleaned[-4] == " " and code.isalpha():
-            if code != currency:
+        amount, _, code = cleaned.rpartition(" ")
+        if code.isalpha() and len(code) == 3 and _AMOUNT.fullmatch(amount.lstrip("-")):
+            if code.upper() != currency:
                 raise InvalidAmount(
                     _l("The amount must be in %(currency)s.", currency=currency)
                 )
-            cleaned = cleaned[:-4]
+            cleaned = amount
         if not cleaned:
             raise InvalidAmount(_l("Enter an amount."))
         if cleaned.startswith("-"):

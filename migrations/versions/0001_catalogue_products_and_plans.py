@@ -60,6 +60,7 @@ def upgrade():
     sa.CheckConstraint('duration_days > 0', name=op.f('ck_plan_duration_positive')),
     sa.CheckConstraint('price_minor >= 0', name=op.f('ck_plan_price_not_negative')),
     sa.CheckConstraint('seats > 0', name=op.f('ck_plan_seats_positive')),
+    sa.CheckConstraint("currency = 'CUP'", name=op.f('ck_plan_currency_cup')),
     sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_plan_product_id_product')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
     sa.UniqueConstraint('sku', name=op.f('uq_plan_sku'))

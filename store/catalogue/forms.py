@@ -48,6 +48,7 @@ class ProductFilterForm(Form):
         platform = self.platform.data if "platform" not in errors else ""
         audience = self.audience.data if "audience" not in errors else ""
         query = printable(self.q.data or "").strip()[:MAX_QUERY_LENGTH]
+        self.q.data = query  # echo back only what was searched for
         page = self.page.data if "page" not in errors and self.page.data else 1
         return (
             ProductFilter(

@@ -126,6 +126,8 @@ class Plan(db.Model):
         CheckConstraint("duration_days > 0", name="duration_positive"),
         CheckConstraint("seats > 0", name="seats_positive"),
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        # The catalogue is priced in Cuban pesos; other currencies only appear at payment.
+        CheckConstraint("currency = 'CUP'", name="currency_cup"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

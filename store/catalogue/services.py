@@ -110,8 +110,9 @@ def list_products(filters: ProductFilter, *, page: int = 1, per_page: int = 12) 
     for word in filters.words():
         query = query.where(Product.search_text.contains(word, autoescape=True))
 
-    page = min(max(page, 1), MAX_PAGE)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # A page past the end (an old link, a typed URL) shows the last page instead.
+    page = min(max(page, 1), max(1, ceil(total / per_page)), MAX_PAGE)
     products = list(
         db.session.scalars(
             query.order_by(Product.sort_order, Product.name, Product.id)
@@ -133,13 +134,11 @@ def featured_products(limit: int = 6) -> list[ProductView]:
 def get_product(slug: str) -> ProductView:
     """Return the product on sale at ``slug`` with its active plans.
 
-    Raises NotFound for an unknown slug or an inactive product.
+    Raises NotFound for an unknown slug, an inactive product or one with no active plan.
     """
     product = None
     if SLUG.fullmatch(slug):
-        product = db.session.scalar(
-            select(Product).where(Product.slug == slug, Product.is_active.is_(True))
-        )
+        product = db.session.scalar(_on_sale().where(Product.slug == slug))
     if product is None:
         raise NotFound(_l("This product does not exist or is no longer on sale."))
     return _with_plans([product])[0]

@@ -179,6 +179,41 @@ def test_a_junk_query_string_returns_a_normal_escaped_page(client, query):
 
 
 @pytest.mark.usefixtures("demo")
+def test_the_search_box_echoes_only_the_cleaned_query(client):
+    html = client.get("/productos/?q=movil%00%01" + "x" * 5000).get_data(as_text=True)
+    assert "\x00" not in html and "\x01" not in html
+    assert 'value="movil' + "x" * 95 + '"' in html  # capped at 100 characters
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_huge_query_string_does_not_make_the_page_or_the_language_form_huge(client):
+    response = client.get("/productos/?q=" + "A" * 100_000)
+    html = response.get_data(as_text=True)
+    next_value = re.search(r'name="next" value="([^"]*)"', html).group(1)
+    assert len(next_value) <= 500
+    assert len(html) < 20_000
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_page_past_the_end_shows_the_last_page(client):
+    html = client.get("/productos/?page=99").get_data(as_text=True)
+    assert "7 productos encontrados" in html
+    assert "Almiquí Antivirus Hogar" in html
+    assert "Ningún producto coincide" not in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_catalogue_texts_are_marked_spanish_on_english_pages(client):
+    english = client.get(
+        "/productos/almiqui-movil/", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    spanish = client.get("/productos/almiqui-movil/").get_data(as_text=True)
+    assert '<h1 lang="es">Almiquí Móvil</h1>' in english
+    assert '<span lang="es">6 meses · 1 teléfono</span>' in english
+    assert "<h1>Almiquí Móvil</h1>" in spanish
+
+
+@pytest.mark.usefixtures("demo")
 def test_search_text_is_echoed_escaped(client):
     html = client.get("/productos/?q=%3Cscript%3Ex%3C%2Fscript%3E").get_data(as_text=True)
     assert "&lt;script&gt;x&lt;/script&gt;" in html
@@ -199,7 +234,9 @@ def test_the_product_list_runs_the_same_number_of_queries_for_5_and_200_products
             assert client.get("/").status_code == 200
         return counter.count
 
-    assert queries_for(5) == queries_for(200)
+    with_5 = queries_for(5)
+    assert 0 < with_5 <= 8
+    assert queries_for(200) == with_5
 
 
 @pytest.mark.usefixtures("demo")
@@ -211,7 +248,7 @@ def test_product_page_shows_plans_with_duration_devices_and_price(client):
     assert response.status_code == 200
     assert title_of(html) == "Almiquí Antivirus Hogar · Tienda Almiquí"
     assert page.meta["description"].startswith("Protección esencial para tu PC")
-    row = re.search(r"<th scope=\"row\">1 año · 1 PC</th>(.*?)</tr>", html, re.S).group(1)
+    row = re.search(r"<th scope=\"row\"><span>1 año · 1 PC</span></th>(.*?)</tr>", html, re.S)[1]
     assert "1 año" in row and "1 dispositivo" in row and "50.00 CUP" in row
     assert "2 años" in html and "3 dispositivos" in html and "Renovación" in html
 
@@ -290,5 +327,6 @@ def test_product_images_have_alt_text_and_the_page_has_labelled_fields(client):
 def test_filter_choices_do_not_offer_multi_as_a_platform(client):
     html = client.get("/productos/").get_data(as_text=True)
     assert 'value="multi"' not in html
-    assert 'value="android"' in html and 'value="business"' in html
-    assert Audience.HOME.value in html
+    assert '<option value="android">' in html
+    for audience in Audience:
+        assert f'<option value="{audience.value}">' in html

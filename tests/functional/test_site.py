@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask import abort
 
 from store import create_app
 from store.catalogue.models import Plan, Product
@@ -60,6 +61,10 @@ def failing_app(make_app):
     def staff_only():
         raise Forbidden()
 
+    @app.get("/range")
+    def unusual_status():
+        abort(416)
+
     @app.get("/api/refused")
     def api_refused():
         raise InvalidInput("quantity must be between 1 and 50")
@@ -73,6 +78,14 @@ def test_an_unexpected_error_is_a_spanish_500_page_in_the_layout(failing_app):
     assert response.status_code == 500
     assert "Algo salió mal" in html and 'class="site-header"' in html
     assert "RuntimeError" not in html and "unexpected" not in html
+
+
+def test_an_unusual_http_error_still_has_a_spanish_title(failing_app):
+    response = failing_app.test_client().get("/range")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 416
+    assert "No se pudo completar la solicitud" in html
+    assert "Range Not Satisfiable" not in html
 
 
 def test_a_403_page_is_in_spanish(failing_app):
@@ -117,6 +130,19 @@ def test_pages_carry_security_headers(client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "Accept-Language" in response.headers["Vary"]
+
+
+def test_a_fresh_instance_folder_is_created_even_with_a_secret_key_set(tmp_path):
+    instance = tmp_path / "fresh" / "instance"
+    app = create_app({
+        "STORE_ENV": "development", "STORE_SECRET_KEY": "set-by-operator",
+        "STORE_INSTANCE_PATH": str(instance),
+    })
+    with app.app_context():
+        db.create_all()
+    assert (instance / "store.sqlite3").exists()
+    assert not (instance / "secret_key").exists()
+    assert app.test_client().get("/readyz").status_code == 200
 
 
 def test_seed_demo_command_loads_once_and_respects_if_empty(app):

@@ -117,7 +117,8 @@ def test_pages_split_the_list_and_keep_the_order():
     assert slugs(third) == [f"p{n:02d}" for n in range(20, 25)]
     assert (first.pages, first.has_prev, first.has_next) == (3, False, True)
     assert (third.has_prev, third.has_next) == (True, False)
-    assert beyond.items == [] and beyond.total == 25
+    # A page past the end shows the last page rather than "25 found" over an empty list.
+    assert (beyond.page, slugs(beyond), beyond.total) == (3, slugs(third), 25)
 
 
 def test_featured_products_come_first_and_the_list_is_topped_up():
@@ -128,9 +129,10 @@ def test_featured_products_come_first_and_the_list_is_topped_up():
     assert slugs_of(services.featured_products(limit=1)) == ["star"]
 
 
-@pytest.mark.parametrize("slug", ["unknown", "withdrawn", "x" * 500])
-def test_get_product_raises_not_found_for_unknown_or_inactive_products(slug):
+@pytest.mark.parametrize("slug", ["unknown", "withdrawn", "nothing-to-buy", "x" * 500])
+def test_get_product_raises_not_found_for_products_not_on_sale(slug):
     make_product(slug="withdrawn", is_active=False)
+    make_product(slug="nothing-to-buy", plans=[{"is_active": False}])
     db.session.commit()
     with pytest.raises(NotFound):
         services.get_product(slug)
@@ -169,6 +171,15 @@ def test_database_refuses_negative_prices_and_empty_plans(column):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0
 
 
+def test_database_refuses_a_plan_priced_in_another_currency():
+    product = make_product(plans=[])
+    db.session.commit()
+    make_plan(product, currency="USD")
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
 def test_database_refuses_an_unknown_platform_value():
     make_product(plans=[])
     db.session.commit()
@@ -193,14 +204,18 @@ def test_demo_catalogue_covers_platforms_audiences_and_plan_kinds():
 
 
 def test_demo_catalogue_twice_changes_nothing():
+    def snapshot():
+        products = db.session.execute(sa.select(Product.slug, Product.name, Product.updated_at))
+        plans = db.session.execute(sa.select(Plan.sku, Plan.price_minor, Plan.updated_at))
+        return sorted(products.all()), sorted(plans.all())
+
     seed_demo_catalogue()
-    before = db.session.execute(sa.select(Plan.sku, Plan.price_minor, Plan.updated_at)).all()
+    before = snapshot()
 
     again = seed_demo_catalogue()
 
-    after = db.session.execute(sa.select(Plan.sku, Plan.price_minor, Plan.updated_at)).all()
     assert (again.products_added, again.plans_added) == (0, 0)
-    assert sorted(after) == sorted(before)
+    assert snapshot() == before
 
 
 def test_demo_catalogue_only_if_empty_leaves_an_existing_catalogue_alone():

@@ -33,6 +33,14 @@ def test_production_refuses_a_missing_secret_key(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_production_refuses_an_empty_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_SECRET_KEY is not set"):
+        load_config(
+            {"STORE_ENV": "production", "STORE_DATABASE_URL": PG, "STORE_SECRET_KEY": ""},
+            tmp_path,
+        )
+
+
 def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
     environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48}
     with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):

@@ -51,6 +51,8 @@ def test_parse_reads_amounts_as_people_write_them(text, minor):
         ("inf", "is not an amount"),
         ("٣", "is not an amount"),
         ("5 USD", "The amount must be in CUP."),
+        ("abc def", "is not an amount"),
+        ("5 5 CUP", "is not an amount"),
         ("1" + "0" * 12, "The amount is too large."),
         ("'; DROP TABLE plan; --", "is not an amount"),
     ],
