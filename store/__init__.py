@@ -11,7 +11,8 @@ from flask import Flask, current_app, request
 
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
-from store.extensions import babel, csrf, db, migrate
+from store.extensions import babel, configure_sqlite, csrf, db, migrate
+from store.licensing.vault import vault_from_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_RETURN_PATH = 500
@@ -56,6 +57,10 @@ def register_extensions(app: Flask) -> None:
     from store.i18n import select_locale
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    app.extensions["store_vault"] = vault_from_config(app.config, Path(app.instance_path))
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -65,7 +70,10 @@ def register_blueprints(app: Flask) -> None:
     from store import catalogue, site
 
     # Import every model module so the metadata (and Alembic) sees all tables.
-    from store.catalogue import models  # noqa: F401
+    from store.audit import models as audit_models  # noqa: F401
+    from store.catalogue import models as catalogue_models  # noqa: F401
+    from store.licensing import models as licensing_models  # noqa: F401
+    from store.orders import models as order_models  # noqa: F401
 
     app.register_blueprint(site.bp)
     app.register_blueprint(catalogue.bp)

@@ -1,11 +1,22 @@
-"""``flask store ...`` commands for operators."""
+"""``flask store ...`` commands for operators.
+
+Messages are in the store's default language (STORE_DEFAULT_LOCALE), like the site.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 store_cli = AppGroup("store", help="Licence store commands.")
+
+SHOWN_INVALID_LINES = 20
 
 
 @store_cli.command("seed-demo")
@@ -18,9 +29,85 @@ def seed_demo(if_empty: bool) -> None:
 
     result = seed_demo_catalogue(only_if_empty=if_empty)
     if result.skipped:
-        click.echo("The catalogue already has products; demo data not loaded.")
+        click.echo(_("The catalogue already has products; demo data not loaded."))
     else:
         click.echo(
-            f"Demo catalogue: {result.products_added} products and "
-            f"{result.plans_added} plans added."
+            _(
+                "Demo catalogue: %(products)d products and %(plans)d plans added.",
+                products=result.products_added,
+                plans=result.plans_added,
+            )
         )
+
+
+@store_cli.command("import-keys")
+@click.option("--plan", "sku", required=True, help="SKU of the pool plan the keys are for.")
+@click.option("--dry-run", is_flag=True, help="Check and count everything; import nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_keys(sku: str, dry_run: bool, file: Path) -> None:
+    """Import vendor keys from FILE: one key per line, or a CSV with a "key" column."""
+    from store.catalogue.models import Plan
+    from store.extensions import db
+    from store.licensing.importing import (
+        ImportFileError,
+        check_key_file,
+        check_pool_plan,
+        import_pool,
+        read_key_file,
+    )
+
+    try:
+        plan = check_pool_plan(db.session.scalar(select(Plan).where(Plan.sku == sku)), sku)
+        key_file = check_key_file(file)
+    except ImportFileError as error:
+        raise click.ClickException(str(error.detail)) from None
+
+    batch_size = current_app.config["STORE_IMPORT_BATCH_SIZE"]
+    progress_bar = click.progressbar(
+        length=key_file.lines, label=_("Importing"), file=sys.stderr
+    )
+    with progress_bar as bar:
+        done = 0
+
+        def advance(handled: int) -> None:
+            nonlocal done
+            bar.update(handled - done)
+            done = handled
+
+        report = import_pool(
+            plan, read_key_file(file), dry_run=dry_run, batch_size=batch_size, progress=advance
+        )
+
+    if dry_run:
+        click.echo(_("Dry run: nothing was imported."))
+    click.echo(_("Imported: %(n)d", n=report.imported))
+    click.echo(_("Repeated in the file: %(n)d", n=report.duplicates_in_file))
+    click.echo(_("Already in the store: %(n)d", n=report.already_in_store))
+    click.echo(_("Invalid lines: %(n)d", n=report.invalid_count))
+    for problem in report.invalid[:SHOWN_INVALID_LINES]:
+        click.echo(_("  line %(line)d: %(reason)s", line=problem.line, reason=problem.reason))
+    if report.invalid_count > SHOWN_INVALID_LINES:
+        click.echo(_("  … and %(n)d more", n=report.invalid_count - SHOWN_INVALID_LINES))
+
+
+@store_cli.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt stored keys under the newest key in STORE_VAULT_KEYS."""
+    from store.licensing.rotation import rotate_keys
+
+    counts = rotate_keys()
+    click.echo(
+        _(
+            "Re-encrypted %(pool)d pool keys and %(licences)d licences.",
+            pool=counts["pool_key"],
+            licences=counts["licence"],
+        )
+    )
+
+
+@store_cli.command("new-vault-secret")
+def new_vault_secret() -> None:
+    """Print fresh key material for STORE_VAULT_KEYS or STORE_VAULT_LOOKUP_KEY."""
+    from store.licensing.vault import new_secret
+
+    click.echo(new_secret())

@@ -33,6 +33,10 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_PAGE_SIZE": ("STORE_PAGE_SIZE", int, 12),
     "STORE_ALLOW_SQLITE_IN_PRODUCTION": ("STORE_ALLOW_SQLITE_IN_PRODUCTION", bool, False),
     "STORE_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool, None),
+    # Licence key vault (store/licensing/vault.py): encryption keys and the lookup secret.
+    "STORE_VAULT_KEYS": ("STORE_VAULT_KEYS", str, None),
+    "STORE_VAULT_LOOKUP_KEY": ("STORE_VAULT_LOOKUP_KEY", str, None),
+    "STORE_IMPORT_BATCH_SIZE": ("STORE_IMPORT_BATCH_SIZE", int, 1000),
 }
 
 # Languages the interface is translated into; the first is the fallback.

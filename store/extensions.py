@@ -6,7 +6,7 @@ from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Predictable constraint names, so Alembic can alter and drop them on every backend.
@@ -27,3 +27,48 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave for a store: foreign keys on, WAL, waits instead of failing.
+
+    SQLAlchemy, not the sqlite3 module, then starts every transaction, so a use case that
+    allocates keys can start with ``BEGIN IMMEDIATE`` (see ``write_transaction``) and hold
+    the write lock from its first read to its commit.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+IMMEDIATE_OPTION = "store_sqlite_immediate"
+
+
+def write_transaction() -> None:
+    """Start the session's transaction as a serialised write.
+
+    On SQLite this issues ``BEGIN IMMEDIATE``, so concurrent allocations queue up instead
+    of reading the same free rows; PostgreSQL uses row locks instead and needs nothing
+    here. Call it first in a use case that allocates or locks. Raises RuntimeError when a
+    plain SQLite transaction is already open (it could no longer be made serial).
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    session = db.session()
+    if session.in_transaction():
+        options = session.connection().get_execution_options()
+        if not options.get(IMMEDIATE_OPTION):
+            raise RuntimeError("write_transaction() must start the transaction on SQLite")
+        return
+    session.connection(execution_options={IMMEDIATE_OPTION: True})

@@ -1,4 +1,4 @@
-"""Build catalogue rows for tests. They add to the session; the test commits."""
+"""Build rows for tests. They add to the session; the test commits."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from itertools import count
 
 from store.catalogue.models import Audience, Fulfilment, Plan, PlanKind, Platform, Product
 from store.extensions import db
+from store.licensing import get_vault
+from store.licensing.models import PoolKey
+from store.orders.models import Order, OrderLine, OrderStatus
 
 _sequence = count(1)
 
@@ -48,3 +51,36 @@ def make_plan(product: Product, **fields) -> Plan:
     plan = Plan(**values)
     product.plans.append(plan)
     return plan
+
+
+def make_order(plan: Plan, quantity: int = 1, **fields) -> Order:
+    """An order pending payment with one line for ``quantity`` of ``plan``."""
+    n = next(_sequence)
+    values = {
+        "number": f"T-{n:06d}",
+        "access_token_hash": f"{n:064x}",
+        "email": f"buyer{n}@example.test",
+        "status": OrderStatus.PENDING_PAYMENT,
+        "currency": plan.currency,
+        "total_minor": plan.price_minor * quantity,
+    }
+    values.update(fields)
+    order = Order(**values)
+    order.lines.append(OrderLine.snapshot(plan, quantity))
+    db.session.add(order)
+    return order
+
+
+def make_pool(plan: Plan, count: int, prefix: str = "VENDOR") -> list[str]:
+    """Seal ``count`` vendor keys into ``plan``'s pool; return them in plain text."""
+    vault = get_vault()
+    plain = [f"{prefix}-{plan.sku}-{i:06d}" for i in range(count)]
+    for key in plain:
+        sealed = vault.seal(key)
+        db.session.add(
+            PoolKey(
+                plan=plan, ciphertext=sealed.ciphertext, vault_key_id=sealed.key_id,
+                lookup_hash=sealed.lookup_hash,
+            )
+        )
+    return plain

@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.dbtypes import UTCDateTime, utcnow
+from store.dbtypes import UTCDateTime, db_enum, utcnow
 from store.extensions import db
 from store.money import Money
 
@@ -66,19 +65,6 @@ PLATFORM_LABELS = {
 AUDIENCE_LABELS = {Audience.HOME: _l("Home"), Audience.BUSINESS: _l("Business")}
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column: VARCHAR plus a named CHECK constraint, stored by value."""
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 def fold_for_search(text: str) -> str:
     """Lower-case ``text`` and strip accents, so "movil" finds "Móvil"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -93,8 +79,8 @@ class Product(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"), index=True)
-    audience: Mapped[Audience] = mapped_column(_enum(Audience, "audience"), index=True)
+    platform: Mapped[Platform] = mapped_column(db_enum(Platform, "platform"), index=True)
+    audience: Mapped[Audience] = mapped_column(db_enum(Audience, "audience"), index=True)
     image: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -139,11 +125,13 @@ class Plan(db.Model):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CUP")
     fulfilment: Mapped[Fulfilment] = mapped_column(
-        _enum(Fulfilment, "fulfilment"), default=Fulfilment.GENERATED
+        db_enum(Fulfilment, "fulfilment"), default=Fulfilment.GENERATED
     )
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind, "plan_kind"), default=PlanKind.NEW)
+    kind: Mapped[PlanKind] = mapped_column(db_enum(PlanKind, "plan_kind"), default=PlanKind.NEW)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # Pool plans: staff are warned when fewer keys than this are available.
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -153,9 +153,9 @@ def test_seed_demo_command_loads_once_and_respects_if_empty(app):
     third = runner.invoke(args=["store", "seed-demo", "--if-empty"])
 
     assert first.exit_code == second.exit_code == third.exit_code == 0
-    assert "7 products and 15 plans added" in first.output
-    assert "0 products and 0 plans added" in second.output
-    assert "already has products" in third.output
+    assert "7 productos y 15 planes añadidos" in first.output
+    assert "0 productos y 0 planes añadidos" in second.output
+    assert "El catálogo ya tiene productos" in third.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 7
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 15

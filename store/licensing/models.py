@@ -1,0 +1,100 @@
+"""Licences and the pool of imported vendor keys.
+
+No key is ever stored in plain text: each row keeps the ciphertext, the id of the vault key
+that sealed it, and the keyed lookup hash (see store/licensing/vault.py). The database
+itself refuses double issuance:
+
+* ``licence.lookup_hash`` and ``pool_key.lookup_hash`` are unique;
+* ``licence.pool_key_id`` is unique, so a pool key belongs to at most one licence;
+* ``(order_line_id, unit, generation)`` is unique: one licence per unit of an order line,
+  and one replacement per reissue.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.catalogue.models import Plan
+from store.dbtypes import UTCDateTime, db_enum, utcnow
+from store.extensions import db
+from store.orders.models import OrderLine
+
+
+class LicenceStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class PoolKeyState(enum.StrEnum):
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    ISSUED = "issued"
+
+
+class SealedKeyMixin:
+    """Columns of a key kept in the vault."""
+
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    vault_key_id: Mapped[str] = mapped_column(String(16))
+    lookup_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PoolKey(SealedKeyMixin, db.Model):
+    """A vendor key imported for a pool plan, waiting to be reserved and issued."""
+
+    __tablename__ = "pool_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    state: Mapped[PoolKeyState] = mapped_column(
+        db_enum(PoolKeyState, "pool_key_state"), default=PoolKeyState.AVAILABLE
+    )
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id"), index=True)
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[Plan] = relationship()
+
+    # Allocation scans available keys of one plan in id order.
+    __table_args__ = (db.Index("ix_pool_key_plan_id_state", "plan_id", "state", "id"),)
+
+
+class Licence(SealedKeyMixin, db.Model):
+    """A licence key issued for one unit of an order line."""
+
+    __tablename__ = "licence"
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "unit", "generation", name="uq_licence_line_unit_generation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    # Which unit of the line (0 .. quantity-1), and how many times it has been reissued.
+    unit: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    pool_key_id: Mapped[int | None] = mapped_column(ForeignKey("pool_key.id"), unique=True)
+    status: Mapped[LicenceStatus] = mapped_column(
+        db_enum(LicenceStatus, "licence_status"), default=LicenceStatus.ACTIVE, index=True
+    )
+    seats: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"))
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    order_line: Mapped[OrderLine] = relationship()
+    plan: Mapped[Plan] = relationship()
+    pool_key: Mapped[PoolKey | None] = relationship()
+    replaced_by: Mapped[Licence | None] = relationship(remote_side="Licence.id")
+
+    def __repr__(self) -> str:
+        return f"<Licence {self.id} line={self.order_line_id} unit={self.unit} {self.status}>"

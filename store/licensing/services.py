@@ -1,0 +1,281 @@
+"""Licensing use cases: reserve pool keys, issue licences, revoke and reissue them.
+
+These functions run inside the caller's transaction and never commit: the checkout,
+payment and support services call them as steps of their own use case and commit once.
+A use case that allocates keys starts its transaction with ``write_transaction()``
+(``BEGIN IMMEDIATE`` on SQLite); on PostgreSQL the rows are locked (``FOR UPDATE``, with
+``SKIP LOCKED`` for pools), so concurrent buyers never claim the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from store.audit.models import record
+from store.catalogue.models import Fulfilment, Plan
+from store.dbtypes import utcnow
+from store.errors import StoreError
+from store.extensions import db
+from store.licensing import get_vault, keys
+from store.licensing.models import (
+    Licence,
+    LicenceStatus,
+    PoolKey,
+    PoolKeyState,
+    SealedKeyMixin,
+)
+from store.orders.models import Order, OrderLine
+
+
+class OutOfStock(StoreError):
+    """A pool plan has fewer available keys than asked for; nothing was claimed."""
+
+    status = 409
+    title = _l("Sold out")
+
+    def __init__(self, plan: Plan, requested: int, available: int) -> None:
+        super().__init__(
+            _l(
+                "Only %(available)d licences of “%(plan)s” are left; you asked for %(requested)d.",
+                available=available,
+                plan=plan.name,
+                requested=requested,
+            )
+        )
+        self.plan_id = plan.id
+        self.requested = requested
+        self.available = available
+
+
+class LicenceNotActive(StoreError):
+    """Only an active licence can be revoked or reissued."""
+
+    status = 409
+    title = _l("This licence is not active")
+
+
+@dataclass(frozen=True)
+class Stock:
+    available: int
+    reserved: int
+    issued: int
+    threshold: int
+
+    @property
+    def is_low(self) -> bool:
+        return self.available < self.threshold
+
+
+def _lock_line(line: OrderLine) -> None:
+    """Hold the order line's row lock until commit (PostgreSQL); SQLite is already serial."""
+    db.session.execute(select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
+
+
+def _claimed_keys(line: OrderLine, state: PoolKeyState | None = None) -> list[PoolKey]:
+    query = select(PoolKey).where(PoolKey.order_line_id == line.id)
+    if state is not None:
+        query = query.where(PoolKey.state == state)
+    return list(db.session.scalars(query.order_by(PoolKey.id)))
+
+
+def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
+    """Make sure ``line`` holds ``quantity`` pool keys, claiming only the missing ones.
+
+    Does nothing for plans with generated keys. Raises OutOfStock, claiming nothing, when
+    the pool has too few available keys. Runs in the caller's write transaction.
+    """
+    if line.plan.fulfilment != Fulfilment.POOL:
+        return []
+    held = _claimed_keys(line)
+    missing = quantity - len(held)
+    if missing <= 0:
+        return held
+    free = list(
+        db.session.scalars(
+            select(PoolKey)
+            .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
+            .order_by(PoolKey.id)
+            .limit(missing)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if len(free) < missing:
+        raise OutOfStock(line.plan, quantity, len(free) + len(held))
+    for key in free:
+        key.state = PoolKeyState.RESERVED
+        key.order_line_id = line.id
+        key.reserved_until = until
+    db.session.flush()
+    return held + free
+
+
+def release(order: Order) -> int:
+    """Return the order's reserved (not issued) pool keys to the pool; idempotent.
+
+    Returns how many keys were released. Runs in the caller's transaction.
+    """
+    line_ids = [line.id for line in order.lines]
+    if not line_ids:
+        return 0
+    result = db.session.execute(
+        update(PoolKey)
+        .where(PoolKey.order_line_id.in_(line_ids), PoolKey.state == PoolKeyState.RESERVED)
+        .values(state=PoolKeyState.AVAILABLE, order_line_id=None, reserved_until=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount
+
+
+def current_licences(line: OrderLine) -> list[Licence]:
+    """The licences the line holds now: one per unit, the newest generation of each."""
+    licences = db.session.scalars(
+        select(Licence)
+        .where(Licence.order_line_id == line.id, Licence.replaced_by_id.is_(None))
+        .order_by(Licence.unit)
+    )
+    return list(licences)
+
+
+def issue(line: OrderLine, *, now: datetime | None = None) -> list[Licence]:
+    """Issue one licence per unit of ``line``; calling it again returns the same licences.
+
+    Pool lines use their reserved keys (claiming more if the reservation lapsed; raises
+    OutOfStock when the pool cannot cover it), generated lines get fresh keys. Each
+    licence has the line's seats and runs from ``now`` for the line's duration. Runs in
+    the caller's write transaction.
+    """
+    _lock_line(line)
+    existing = current_licences(line)
+    if existing:
+        return existing
+    now = now or utcnow()
+    expires = now + timedelta(days=line.duration_days)
+    pool_keys: list[PoolKey] = []
+    if line.plan.fulfilment == Fulfilment.POOL:
+        reserve(line, line.quantity, until=now)
+        pool_keys = _claimed_keys(line, PoolKeyState.RESERVED)[: line.quantity]
+    licences = [
+        _new_licence(line, unit, pool_keys[unit] if pool_keys else None, now, expires)
+        for unit in range(line.quantity)
+    ]
+    db.session.flush()
+    return licences
+
+
+def _new_licence(
+    line: OrderLine, unit: int, pool_key: PoolKey | None, starts: datetime, expires: datetime,
+    *, generation: int = 0,
+) -> Licence:
+    if pool_key is not None:
+        # Same key, same lookup hash: the ciphertext (bound to that hash) moves as it is.
+        sealed = (pool_key.ciphertext, pool_key.vault_key_id, pool_key.lookup_hash)
+        pool_key.state = PoolKeyState.ISSUED
+        pool_key.reserved_until = None
+    else:
+        fresh = get_vault().seal(keys.generate())
+        sealed = (fresh.ciphertext, fresh.key_id, fresh.lookup_hash)
+    licence = Licence(
+        order_line_id=line.id, plan_id=line.plan_id, unit=unit, generation=generation,
+        pool_key=pool_key, seats=line.seats, starts_at=starts, expires_at=expires,
+        ciphertext=sealed[0], vault_key_id=sealed[1], lookup_hash=sealed[2],
+        status=LicenceStatus.ACTIVE,
+    )
+    db.session.add(licence)
+    return licence
+
+
+def reveal(row: SealedKeyMixin) -> str:
+    """Decrypt a licence's (or pool key's) key, to show it to its owner or to staff."""
+    return get_vault().open(row.ciphertext, row.vault_key_id, row.lookup_hash)
+
+
+def find_licence(key_text: str) -> Licence | None:
+    """Find a licence by its key as typed (any case, spaces or dashes), without decrypting."""
+    lookup = get_vault().lookup_hash(_canonical(key_text))
+    return db.session.scalar(select(Licence).where(Licence.lookup_hash == lookup))
+
+
+def _canonical(key_text: str) -> str:
+    """This store's keys are normalised (look-alikes mapped); vendor keys are taken as typed."""
+    try:
+        return keys.normalise(key_text)
+    except keys.InvalidKey:
+        return key_text
+
+
+def _lock_licence(licence: Licence) -> Licence:
+    db.session.execute(select(Licence.id).where(Licence.id == licence.id).with_for_update())
+    db.session.refresh(licence)
+    if licence.status != LicenceStatus.ACTIVE or licence.replaced_by_id is not None:
+        raise LicenceNotActive()
+    return licence
+
+
+def revoke(
+    licence: Licence, *, reason: str, actor: str,
+    status: LicenceStatus = LicenceStatus.REVOKED,
+) -> Licence:
+    """Stop an active licence (``status`` REFUNDED for refunds) and audit it.
+
+    Raises LicenceNotActive when it is not active. Runs in the caller's transaction.
+    """
+    _lock_licence(licence)
+    licence.status = status
+    licence.status_reason = reason
+    record(actor=actor, action=f"licence.{status.value}", subject=licence, reason=reason)
+    return licence
+
+
+def reissue(licence: Licence, *, reason: str, actor: str) -> Licence:
+    """Replace an active licence by a new key with the same plan, seats and dates.
+
+    The old licence is revoked and points to the new one (``replaced_by``). A pool plan
+    takes a new key from the pool (raises OutOfStock when it is empty). Raises
+    LicenceNotActive for a licence that is not active. Runs in the caller's write
+    transaction.
+    """
+    _lock_licence(licence)
+    line = licence.order_line
+    pool_key = None
+    if line.plan.fulfilment == Fulfilment.POOL:
+        pool_key = db.session.scalar(
+            select(PoolKey)
+            .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
+            .order_by(PoolKey.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if pool_key is None:
+            raise OutOfStock(line.plan, 1, 0)
+        pool_key.order_line_id = line.id
+    replacement = _new_licence(
+        line, licence.unit, pool_key, licence.starts_at, licence.expires_at,
+        generation=licence.generation + 1,
+    )
+    db.session.flush()
+    licence.status = LicenceStatus.REVOKED
+    licence.status_reason = reason
+    licence.replaced_by_id = replacement.id
+    record(
+        actor=actor, action="licence.reissue", subject=licence, reason=reason,
+        replacement_id=replacement.id,
+    )
+    return replacement
+
+
+def stock(plan: Plan) -> Stock:
+    """Count a plan's pool keys by state."""
+    rows = db.session.execute(
+        select(PoolKey.state, func.count()).where(PoolKey.plan_id == plan.id).group_by(PoolKey.state)
+    )
+    counts = {PoolKeyState(state): n for state, n in rows}
+    return Stock(
+        available=counts.get(PoolKeyState.AVAILABLE, 0),
+        reserved=counts.get(PoolKeyState.RESERVED, 0),
+        issued=counts.get(PoolKeyState.ISSUED, 0),
+        threshold=plan.low_stock_threshold,
+    )

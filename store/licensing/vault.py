@@ -1,0 +1,156 @@
+"""The key vault: licence keys encrypted at rest, with a keyed hash to find them.
+
+Every key is stored as AES-256-GCM ciphertext (random 96-bit nonce, the lookup hash as
+associated data, so a ciphertext moved to another row no longer decrypts) together with
+the id of the encryption key that sealed it. The lookup hash is HMAC-SHA256 of the key's
+lookup form under a separate secret; a unique index on it makes double issuance
+impossible and lets the store find a key without decrypting anything.
+
+Configuration holds several encryption keys, newest first: the newest seals, all of them
+open, and ``flask store rotate-keys`` re-seals old rows under the newest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from store.config import ConfigurationError
+from store.licensing.keys import lookup_form
+
+NONCE_BYTES = 12
+KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,16}")
+
+
+class VaultError(RuntimeError):
+    """A stored key cannot be opened: unknown key id or tampered ciphertext."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A key as stored: ciphertext, the id of the key that sealed it, and its lookup hash."""
+
+    ciphertext: bytes
+    key_id: str
+    lookup_hash: str
+
+
+def new_secret() -> str:
+    """Return fresh key material for STORE_VAULT_KEYS or STORE_VAULT_LOOKUP_KEY."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _decode_secret(name: str, text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigurationError(
+            f"{name} must hold 32 random bytes in URL-safe base64; "
+            "create one with `flask store new-vault-secret`"
+        )
+    return raw
+
+
+class Vault:
+    """Seals and opens licence keys. ``keys`` are (id, 32-byte key) pairs, newest first."""
+
+    def __init__(self, keys: list[tuple[str, bytes]], lookup_key: bytes) -> None:
+        if not keys:
+            raise ConfigurationError("the vault needs at least one encryption key")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys}
+        if len(self._ciphers) != len(keys):
+            raise ConfigurationError("STORE_VAULT_KEYS has the same key id twice")
+        self.newest_id = keys[0][0]
+        self._lookup_key = lookup_key
+
+    def lookup_hash(self, key: str) -> str:
+        """Return the hex HMAC of the key's lookup form (spaces, dashes, case ignored)."""
+        form = lookup_form(key).encode("utf-8")
+        return hmac.new(self._lookup_key, form, hashlib.sha256).hexdigest()
+
+    def seal(self, key: str) -> Sealed:
+        """Encrypt ``key`` under the newest encryption key."""
+        lookup = self.lookup_hash(key)
+        nonce = os.urandom(NONCE_BYTES)
+        cipher = self._ciphers[self.newest_id]
+        ciphertext = nonce + cipher.encrypt(nonce, key.encode("utf-8"), lookup.encode("ascii"))
+        return Sealed(ciphertext, self.newest_id, lookup)
+
+    def open(self, ciphertext: bytes, key_id: str, lookup_hash: str) -> str:
+        """Decrypt a stored key. Raises VaultError for an unknown key id or altered data."""
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise VaultError(f"no encryption key with id {key_id!r} is configured")
+        nonce, body = bytes(ciphertext[:NONCE_BYTES]), bytes(ciphertext[NONCE_BYTES:])
+        try:
+            return cipher.decrypt(nonce, body, lookup_hash.encode("ascii")).decode("utf-8")
+        except InvalidTag:
+            raise VaultError("stored key failed authentication (altered or misplaced)") from None
+
+    def reseal(self, ciphertext: bytes, key_id: str, lookup_hash: str) -> Sealed:
+        """Re-encrypt a stored key under the newest encryption key."""
+        return self.seal(self.open(ciphertext, key_id, lookup_hash))
+
+
+def _parse_keys(text: str) -> list[tuple[str, bytes]]:
+    keys = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not KEY_ID.fullmatch(key_id):
+            raise ConfigurationError(
+                "STORE_VAULT_KEYS must be a comma-separated list of id:key, newest first "
+                "(ids of 1-16 letters, digits, '.', '_' or '-')"
+            )
+        keys.append((key_id, _decode_secret(f"STORE_VAULT_KEYS ({key_id})", secret)))
+    return keys
+
+
+def _development_material(instance_path: Path) -> dict[str, str]:
+    """Read the development vault secrets from instance/, creating them on first use."""
+    path = instance_path / "vault.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    material = {"keys": f"dev1:{new_secret()}", "lookup_key": new_secret()}
+    instance_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(material, handle)
+    return material
+
+
+def vault_from_config(config: Mapping[str, object], instance_path: Path) -> Vault:
+    """Build the vault from STORE_VAULT_KEYS and STORE_VAULT_LOOKUP_KEY.
+
+    Development generates both once under instance/; production refuses to start without
+    them. Raises ConfigurationError with the variable named.
+    """
+    keys_text = config.get("STORE_VAULT_KEYS")
+    lookup_text = config.get("STORE_VAULT_LOOKUP_KEY")
+    if not keys_text or not lookup_text:
+        if config.get("STORE_ENV") == "production":
+            raise ConfigurationError(
+                "STORE_VAULT_KEYS and STORE_VAULT_LOOKUP_KEY must be set in production: "
+                "they encrypt and index the licence keys. Create each secret with "
+                "`flask store new-vault-secret`; STORE_VAULT_KEYS takes id:secret pairs."
+            )
+        material = _development_material(instance_path)
+        keys_text = keys_text or material["keys"]
+        lookup_text = lookup_text or material["lookup_key"]
+    return Vault(
+        _parse_keys(str(keys_text)),
+        _decode_secret("STORE_VAULT_LOOKUP_KEY", str(lookup_text)),
+    )

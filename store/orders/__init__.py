@@ -1,0 +1,1 @@
+"""Orders and their lines. The checkout milestone adds the services and pages."""

@@ -1,0 +1,104 @@
+"""Orders and order lines: what a customer asked to buy, with a snapshot of each plan.
+
+Licensing reserves pool keys for, and issues licences to, order lines; the checkout
+milestone creates orders and moves them through their states.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.catalogue.models import Plan
+from store.dbtypes import UTCDateTime, db_enum, utcnow
+from store.extensions import db
+from store.money import Money
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Order(db.Model):
+    __tablename__ = "customer_order"
+    __table_args__ = (CheckConstraint("total_minor >= 0", name="total_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    # SHA-256 of the guest access token; the token itself is only ever in the emailed link.
+    access_token_hash: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        db_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING_PAYMENT, index=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), default="CUP")
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    locale: Mapped[str] = mapped_column(String(8), default="es")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def total(self) -> Money:
+        return Money(self.total_minor, self.currency)
+
+    def __repr__(self) -> str:
+        return f"<Order {self.number} {self.status}>"
+
+
+class OrderLine(db.Model):
+    """One plan in an order, with what it was when bought (prices change; lines do not)."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(120))
+    plan_name: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(String(64))
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    seats: Mapped[int] = mapped_column(Integer)
+    duration_days: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    plan: Mapped[Plan] = relationship()
+
+    @property
+    def unit_price(self) -> Money:
+        return Money(self.unit_price_minor, self.currency)
+
+    @classmethod
+    def snapshot(cls, plan: Plan, quantity: int) -> OrderLine:
+        """A line for ``quantity`` of ``plan``, copying what the plan is right now."""
+        return cls(
+            plan=plan,
+            quantity=quantity,
+            product_name=plan.product.name,
+            plan_name=plan.name,
+            sku=plan.sku,
+            unit_price_minor=plan.price_minor,
+            currency=plan.currency,
+            seats=plan.seats,
+            duration_days=plan.duration_days,
+        )

@@ -1,0 +1,187 @@
+"""Importing vendor keys: formats, counts, bad files, batches, dry runs, the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from store.catalogue.models import Fulfilment, Plan
+from store.extensions import db
+from store.licensing import importing, services
+from store.licensing.importing import ImportFileError, check_key_file, import_pool, read_key_file
+from store.licensing.models import PoolKey
+from tests.factories import make_plan, make_pool, make_product
+
+
+@pytest.fixture
+def pool_plan(app):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="AM-POOL", fulfilment=Fulfilment.POOL)
+        make_plan(plan.product, sku="AM-GEN")
+        db.session.commit()
+        return plan.id
+
+
+def pool_size(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(PoolKey))
+
+
+def write(tmp_path, name: str, content: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def run_import(app, plan_id: int, path, **options):
+    with app.app_context():
+        plan = db.session.get(Plan, plan_id)
+        check_key_file(path)
+        return import_pool(plan, read_key_file(path), **options)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("keys.txt", "KEY-A\nKEY-B\nKEY-C\n"),
+        ("keys.txt", "\ufeffKEY-A\r\nKEY-B\r\nKEY-C"),
+        ("keys.txt", "KEY-A\rKEY-B\rKEY-C\r"),
+        ("keys.csv", "key\nKEY-A\nKEY-B\nKEY-C\n"),
+        ("export.txt", "\ufeffserial;KEY;batch\r\n1;KEY-A;x\r\n2;KEY-B;x\r\n3;KEY-C;y\r\n"),
+        ("vendor.csv", 'id,Key,note\n1,"KEY-A","a, b"\n2,KEY-B,\n3, KEY-C ,c\n'),
+    ],
+    ids=["lf", "bom-crlf", "cr", "csv", "semicolon-csv", "quoted-csv"],
+)
+def test_plain_lists_and_csv_files_import_the_same_keys(app, pool_plan, tmp_path, name, content):
+    report = run_import(app, pool_plan, write(tmp_path, name, content))
+
+    assert (report.imported, report.invalid_count, report.duplicates_in_file) == (3, 0, 0)
+    with app.app_context():
+        found = {services.reveal(k) for k in db.session.scalars(sa.select(PoolKey))}
+    assert found == {"KEY-A", "KEY-B", "KEY-C"}
+
+
+def test_the_report_counts_duplicates_known_keys_and_invalid_lines(app, pool_plan, tmp_path):
+    with app.app_context():
+        make_pool(db.session.get(Plan, pool_plan), 1, prefix="OLD")
+        db.session.commit()
+    content = "\n".join([
+        "NEW-1", "new 1", "OLD-AM-POOL-000000", "", "X" * 201, "BAD\x07KEY", "NEW-2", "NEW-1",
+    ])
+
+    report = run_import(app, pool_plan, write(tmp_path, "keys.txt", content))
+
+    assert report.imported == 2
+    assert report.duplicates_in_file == 2  # "new 1" is NEW-1 typed differently
+    assert report.already_in_store == 1
+    assert [(p.line, p.reason) for p in report.invalid] == [
+        (4, "vacía"),
+        (5, "demasiado larga (más de 200 caracteres)"),
+        (6, "contiene caracteres de control"),
+    ]
+    assert pool_size(app) == 3
+
+
+def test_importing_the_same_file_twice_adds_nothing_the_second_time(app, pool_plan, tmp_path):
+    path = write(tmp_path, "keys.txt", "A1\nA2\nA3\n")
+    run_import(app, pool_plan, path)
+    again = run_import(app, pool_plan, path)
+    assert (again.imported, again.already_in_store) == (0, 3)
+    assert pool_size(app) == 3
+
+
+def test_a_dry_run_counts_everything_and_writes_nothing(app, pool_plan, tmp_path):
+    report = run_import(app, pool_plan, write(tmp_path, "k.txt", "A\nB\nB\n\n"), dry_run=True)
+    assert (report.imported, report.duplicates_in_file, report.invalid_count) == (2, 1, 1)
+    assert report.dry_run and pool_size(app) == 0
+
+
+def test_keys_are_committed_in_batches_and_a_failed_batch_leaves_nothing_half_done(
+    app, pool_plan, tmp_path, monkeypatch
+):
+    path = write(tmp_path, "k.txt", "\n".join(f"KEY-{i}" for i in range(25)))
+    with app.app_context():
+        vault = importing.get_vault()
+        real_seal, calls = vault.seal, []
+
+        def failing_seal(key):
+            calls.append(key)
+            if len(calls) == 15:
+                raise RuntimeError("disk full")
+            return real_seal(key)
+
+        monkeypatch.setattr(vault, "seal", failing_seal)
+        with pytest.raises(RuntimeError, match="disk full"):
+            run_import(app, pool_plan, path, batch_size=10)
+
+    assert pool_size(app) == 10  # the first batch; nothing of the second
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("junk.bin", bytes(range(256)) * 4, "not UTF-8 text"),
+        ("nul.txt", b"KEY-1\nKEY\x00-2\n", "binary file"),
+        ("latin1.txt", "KEY-1\nCLAVE-Ñ\n".encode("latin-1"), "not UTF-8 text"),
+        ("no-key.csv", "id,serial\n1,ABC\n", "no “key” column"),
+        ("empty.txt", b"", "The file is empty."),
+    ],
+)
+def test_a_bad_file_is_refused_whole_with_a_clear_message(app, pool_plan, tmp_path, name,
+                                                          content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(ImportFileError) as caught:
+        run_import(app, pool_plan, path)
+    assert message in str(caught.value.detail)
+    assert pool_size(app) == 0
+
+
+def test_a_bad_line_deep_in_a_large_file_stops_the_import_before_any_batch(
+    app, pool_plan, tmp_path
+):
+    content = "".join(f"KEY-{i}\n" for i in range(5000)).encode() + "CLAVE-Ñ\n".encode("latin-1")
+    with pytest.raises(ImportFileError):
+        run_import(app, pool_plan, write(tmp_path, "big.txt", content), batch_size=100)
+    assert pool_size(app) == 0
+
+
+def invoke(app, *args):
+    return app.test_cli_runner().invoke(args=["store", "import-keys", *map(str, args)])
+
+
+def test_the_import_command_reports_counts_and_line_numbers(app, pool_plan, tmp_path):
+    path = write(tmp_path, "keys.txt", "A1\nA2\n\nA1\n")
+    result = invoke(app, "--plan", "AM-POOL", path)
+    assert result.exit_code == 0, result.output
+    assert "Importadas: 2" in result.output
+    assert "Repetidas en el archivo: 1" in result.output
+    assert "línea 3: vacía" in result.output
+    assert pool_size(app) == 2
+
+
+def test_the_import_command_with_dry_run_imports_nothing(app, pool_plan, tmp_path):
+    result = invoke(app, "--plan", "AM-POOL", "--dry-run", write(tmp_path, "k.txt", "A1\nA2\n"))
+    assert result.exit_code == 0
+    assert "Simulación: no se importó nada." in result.output
+    assert pool_size(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--plan", "NOPE"], "No hay ningún plan con el SKU «NOPE»."),
+        (["--plan", "AM-GEN"], "solo los planes con reserva aceptan claves importadas"),
+    ],
+)
+def test_the_import_command_refuses_a_missing_or_unsuitable_plan(app, pool_plan, tmp_path,
+                                                                  args, message):
+    result = invoke(app, *args, write(tmp_path, "k.txt", "A1\n"))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert pool_size(app) == 0
+
+
+def test_the_import_command_refuses_a_missing_file(app, pool_plan, tmp_path):
+    result = invoke(app, "--plan", "AM-POOL", tmp_path / "nope.txt")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output

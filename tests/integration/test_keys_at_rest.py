@@ -1,0 +1,83 @@
+"""Keys at rest: never in plain text in the database; rotation re-seals every row."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from store.catalogue.models import Fulfilment
+from store.extensions import db
+from store.licensing import services
+from store.licensing.importing import import_pool
+from store.licensing.models import Licence, PoolKey
+from store.licensing.rotation import rotate_keys
+from store.licensing.vault import new_secret
+from tests.factories import make_order, make_plan, make_product
+
+
+def every_stored_value() -> list[bytes]:
+    """Every value of every row of every table, read raw, as bytes."""
+    values = []
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for row in conn.execute(sa.text(f'SELECT * FROM "{table.name}"')):
+                for value in row:
+                    if isinstance(value, memoryview):
+                        value = value.tobytes()
+                    values.append(value if isinstance(value, bytes) else str(value).encode())
+    return values
+
+
+def spellings(key: str) -> set[bytes]:
+    bare = key.replace("-", "")
+    return {form.encode() for form in (key, bare, key.lower(), bare.lower())}
+
+
+def test_no_key_is_stored_in_plain_text_after_import_and_issuance(app):
+    with app.app_context():
+        product = make_product(plans=[])
+        pool = make_plan(product, sku="POOL", fulfilment=Fulfilment.POOL)
+        generated = make_plan(product, sku="GEN")
+        db.session.commit()
+        vendor_keys = [f"VND7-{i:04d}-QX9Z" for i in range(5)]
+        import_pool(pool, enumerate(vendor_keys, start=1))
+        orders = [make_order(generated, quantity=2), make_order(pool, quantity=2)]
+        db.session.commit()
+        issued = [lic for order in orders for lic in services.issue(order.lines[0])]
+        db.session.commit()
+        plain = vendor_keys + [services.reveal(lic) for lic in issued]
+
+        stored = every_stored_value()
+
+    assert len(issued) == 4 and len(set(plain)) == 7  # 5 vendor keys (2 issued), 2 generated
+    assert sum(1 for value in stored if value) > 50  # the scan really read the rows
+    leaks = [key for key in plain for form in spellings(key) for value in stored if form in value]
+    assert leaks == []
+
+
+def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path):
+    old = f"old:{new_secret()}"
+    lookup = new_secret()
+    before = make_app(STORE_VAULT_KEYS=old, STORE_VAULT_LOOKUP_KEY=lookup)
+    with before.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL", fulfilment=Fulfilment.POOL)
+        db.session.commit()
+        import_pool(plan, enumerate(["V-1", "V-2", "V-3"], start=1))
+        order = make_order(plan)
+        generated_order = make_order(make_plan(plan.product, sku="GEN"), quantity=2)
+        db.session.commit()
+        services.issue(order.lines[0])
+        services.issue(generated_order.lines[0])
+        db.session.commit()
+        plain = {lic.id: services.reveal(lic) for lic in db.session.scalars(sa.select(Licence))}
+
+    after = make_app(STORE_VAULT_KEYS=f"new:{new_secret()},{old}", STORE_VAULT_LOOKUP_KEY=lookup)
+    result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
+
+    assert result.exit_code == 0, result.output
+    assert "3 claves importadas y 3 licencias" in result.output
+    with after.app_context():
+        assert set(db.session.scalars(sa.select(PoolKey.vault_key_id))) == {"new"}
+        assert set(db.session.scalars(sa.select(Licence.vault_key_id))) == {"new"}
+        licences = db.session.scalars(sa.select(Licence)).all()
+        assert {lic.id: services.reveal(lic) for lic in licences} == plain
+        assert rotate_keys() == {"pool_key": 0, "licence": 0}  # nothing left to do

@@ -1,0 +1,311 @@
+"""Licensing services against the database: reserve, release, issue, revoke, reissue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from store.audit.models import AuditEvent
+from store.catalogue.models import Fulfilment
+from store.dbtypes import utcnow
+from store.extensions import db, write_transaction
+from store.licensing import keys, services
+from store.licensing.models import Licence, LicenceStatus, PoolKey, PoolKeyState
+from store.licensing.services import LicenceNotActive, OutOfStock
+from tests.factories import make_order, make_plan, make_pool, make_product
+
+pytestmark = pytest.mark.usefixtures("app_context")
+SOON = utcnow() + timedelta(minutes=30)
+
+
+@pytest.fixture
+def pool_plan():
+    product = make_product(plans=[])
+    plan = make_plan(product, sku="POOL-1", fulfilment=Fulfilment.POOL, seats=3,
+                     duration_days=180, low_stock_threshold=2)
+    db.session.commit()
+    return plan
+
+
+@pytest.fixture
+def generated_plan():
+    product = make_product(plans=[])
+    plan = make_plan(product, sku="GEN-1", seats=5, duration_days=365)
+    db.session.commit()
+    return plan
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_reserve_claims_available_pool_keys_for_the_line(pool_plan):
+    make_pool(pool_plan, 3)
+    order = make_order(pool_plan, quantity=2)
+    db.session.commit()
+
+    write_transaction()
+    claimed = services.reserve(order.lines[0], 2, until=SOON)
+    db.session.commit()
+
+    assert len(claimed) == 2
+    assert {k.state for k in claimed} == {PoolKeyState.RESERVED}
+    assert {k.order_line_id for k in claimed} == {order.lines[0].id}
+    assert services.stock(pool_plan).available == 1
+    assert services.stock(pool_plan).reserved == 2
+
+
+def test_reserve_again_claims_only_what_is_missing(pool_plan):
+    make_pool(pool_plan, 5)
+    order = make_order(pool_plan, quantity=2)
+    db.session.commit()
+    first = services.reserve(order.lines[0], 2, until=SOON)
+    again = services.reserve(order.lines[0], 2, until=SOON)
+    db.session.commit()
+    assert [k.id for k in again] == [k.id for k in first]
+    assert services.stock(pool_plan).reserved == 2
+
+
+def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan):
+    make_pool(pool_plan, 2)
+    order = make_order(pool_plan, quantity=3)
+    db.session.commit()
+
+    with pytest.raises(OutOfStock) as caught:
+        services.reserve(order.lines[0], 3, until=SOON)
+    db.session.rollback()
+
+    assert (caught.value.available, caught.value.requested) == (2, 3)
+    assert services.stock(pool_plan).available == 2
+    assert count(PoolKey, PoolKey.order_line_id.is_not(None)) == 0
+
+
+def test_reserve_does_nothing_for_generated_plans(generated_plan):
+    order = make_order(generated_plan, quantity=2)
+    db.session.commit()
+    assert services.reserve(order.lines[0], 2, until=SOON) == []
+
+
+def test_release_frees_reserved_keys_and_is_idempotent(pool_plan):
+    make_pool(pool_plan, 3)
+    order = make_order(pool_plan, quantity=2)
+    db.session.commit()
+    services.reserve(order.lines[0], 2, until=SOON)
+    db.session.commit()
+
+    released = services.release(order)
+    db.session.commit()
+    again = services.release(order)
+    db.session.commit()
+
+    assert (released, again) == (2, 0)
+    assert services.stock(pool_plan).available == 3
+    assert count(PoolKey, PoolKey.reserved_until.is_not(None)) == 0
+
+
+def test_issue_creates_one_licence_per_unit_with_seats_and_expiry(generated_plan):
+    order = make_order(generated_plan, quantity=3)
+    db.session.commit()
+    start = utcnow()
+
+    licences = services.issue(order.lines[0], now=start)
+    db.session.commit()
+
+    assert [lic.unit for lic in licences] == [0, 1, 2]
+    assert {lic.seats for lic in licences} == {5}
+    assert {lic.expires_at - lic.starts_at for lic in licences} == {timedelta(days=365)}
+    assert {lic.status for lic in licences} == {LicenceStatus.ACTIVE}
+    plain = [services.reveal(lic) for lic in licences]
+    assert len(set(plain)) == 3
+    assert all(keys.normalise(key) == key for key in plain)
+
+
+def test_issue_twice_returns_the_same_licences_and_creates_nothing(generated_plan):
+    order = make_order(generated_plan, quantity=2)
+    db.session.commit()
+    first = services.issue(order.lines[0])
+    db.session.commit()
+
+    second = services.issue(order.lines[0])
+    db.session.commit()
+
+    assert [lic.id for lic in second] == [lic.id for lic in first]
+    assert count(Licence) == 2
+
+
+def test_issue_for_a_pool_line_uses_its_reserved_keys(pool_plan):
+    plain = make_pool(pool_plan, 3)
+    order = make_order(pool_plan, quantity=2)
+    db.session.commit()
+    reserved = services.reserve(order.lines[0], 2, until=SOON)
+    db.session.commit()
+
+    licences = services.issue(order.lines[0])
+    db.session.commit()
+
+    assert [lic.pool_key_id for lic in licences] == [k.id for k in reserved]
+    assert [services.reveal(lic) for lic in licences] == plain[:2]
+    assert {k.state for k in reserved} == {PoolKeyState.ISSUED}
+    stock = services.stock(pool_plan)
+    assert (stock.available, stock.reserved, stock.issued) == (1, 0, 2)
+
+
+def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
+    make_pool(pool_plan, 2)
+    order = make_order(pool_plan, quantity=1)
+    db.session.commit()
+    services.reserve(order.lines[0], 1, until=SOON)
+    services.release(order)
+    db.session.commit()
+
+    licences = services.issue(order.lines[0])
+    db.session.commit()
+
+    assert len(licences) == 1 and licences[0].pool_key is not None
+    assert services.stock(pool_plan).issued == 1
+
+
+def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_plan):
+    make_pool(pool_plan, 1)
+    order = make_order(pool_plan, quantity=2)
+    db.session.commit()
+
+    with pytest.raises(OutOfStock):
+        services.issue(order.lines[0])
+    db.session.rollback()
+
+    assert count(Licence) == 0
+    assert services.stock(pool_plan).available == 1
+
+
+def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan):
+    order = make_order(generated_plan)
+    db.session.commit()
+    licence = services.issue(order.lines[0])[0]
+    db.session.commit()
+
+    services.revoke(licence, reason="chargeback", actor="support:ana")
+    db.session.commit()
+
+    assert licence.status == LicenceStatus.REVOKED and licence.status_reason == "chargeback"
+    event = db.session.scalar(sa.select(AuditEvent))
+    assert (event.action, event.subject_id, event.reason, event.actor) == (
+        "licence.revoked", licence.id, "chargeback", "support:ana"
+    )
+    with pytest.raises(LicenceNotActive):
+        services.revoke(licence, reason="again", actor="support:ana")
+    db.session.rollback()
+    assert count(AuditEvent) == 1
+
+
+def test_reissue_gives_a_new_key_with_the_same_terms_and_revokes_the_old(generated_plan):
+    order = make_order(generated_plan)
+    db.session.commit()
+    old = services.issue(order.lines[0])[0]
+    db.session.commit()
+    old_key = services.reveal(old)
+
+    new = services.reissue(old, reason="key leaked", actor="support:ana")
+    db.session.commit()
+
+    assert services.reveal(new) != old_key
+    assert (new.seats, new.starts_at, new.expires_at, new.unit) == (
+        old.seats, old.starts_at, old.expires_at, old.unit
+    )
+    assert (new.generation, new.status) == (1, LicenceStatus.ACTIVE)
+    assert (old.status, old.replaced_by_id) == (LicenceStatus.REVOKED, new.id)
+    assert services.current_licences(order.lines[0]) == [new]
+    assert services.issue(order.lines[0]) == [new]  # issuing again still creates nothing
+    assert db.session.scalar(sa.select(AuditEvent.action)) == "licence.reissue"
+    with pytest.raises(LicenceNotActive):
+        services.reissue(old, reason="twice", actor="support:ana")
+
+
+def test_reissue_of_a_pool_licence_takes_another_pool_key(pool_plan):
+    plain = make_pool(pool_plan, 2)
+    order = make_order(pool_plan)
+    db.session.commit()
+    old = services.issue(order.lines[0])[0]
+    db.session.commit()
+
+    new = services.reissue(old, reason="vendor revoked the key", actor="support:ana")
+    db.session.commit()
+
+    assert services.reveal(new) == plain[1] and new.pool_key_id != old.pool_key_id
+    with pytest.raises(OutOfStock):
+        services.reissue(new, reason="again", actor="support:ana")
+
+
+def test_find_licence_by_the_key_as_typed(generated_plan, pool_plan):
+    plain = make_pool(pool_plan, 1)
+    order = make_order(generated_plan)
+    pool_order = make_order(pool_plan)
+    db.session.commit()
+    licence = services.issue(order.lines[0])[0]
+    pool_licence = services.issue(pool_order.lines[0])[0]
+    db.session.commit()
+    key = services.reveal(licence)
+
+    typed = key.lower().replace("-", " ").replace("0", "o")
+    assert services.find_licence(typed) == licence
+    assert services.find_licence(plain[0].lower()) == pool_licence
+    assert services.find_licence(keys.generate()) is None
+
+
+def test_stock_says_when_a_pool_runs_low(pool_plan):
+    make_pool(pool_plan, 2)
+    db.session.commit()
+    assert not services.stock(pool_plan).is_low
+    order = make_order(pool_plan)
+    db.session.commit()
+    services.reserve(order.lines[0], 1, until=SOON)
+    db.session.commit()
+    assert services.stock(pool_plan).is_low
+
+
+def test_the_database_refuses_the_same_key_twice(pool_plan):
+    make_pool(pool_plan, 1, prefix="SAME")
+    db.session.commit()
+    make_pool(pool_plan, 1, prefix="SAME")
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert count(PoolKey) == 1
+
+
+def test_the_database_refuses_a_pool_key_in_two_licences(pool_plan):
+    make_pool(pool_plan, 1)
+    order = make_order(pool_plan, quantity=1)
+    db.session.commit()
+    licence = services.issue(order.lines[0])[0]
+    db.session.commit()
+    other = make_order(pool_plan)
+    db.session.commit()
+    sealed_copy = Licence(
+        order_line_id=other.lines[0].id, plan_id=pool_plan.id, unit=0, pool_key_id=licence.pool_key_id,
+        seats=1, starts_at=utcnow(), expires_at=utcnow(), ciphertext=b"x", vault_key_id="k",
+        lookup_hash="0" * 64,
+    )
+    db.session.add(sealed_copy)
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_the_database_refuses_a_second_licence_for_the_same_unit(generated_plan):
+    order = make_order(generated_plan)
+    db.session.commit()
+    first = services.issue(order.lines[0])[0]
+    db.session.commit()
+    db.session.add(Licence(
+        order_line_id=first.order_line_id, plan_id=first.plan_id, unit=0, generation=0,
+        seats=1, starts_at=utcnow(), expires_at=utcnow(), ciphertext=b"x", vault_key_id="k",
+        lookup_hash="1" * 64,
+    ))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert count(Licence) == 1

@@ -1,0 +1,109 @@
+"""Concurrency: many buyers at once never share a key, and a line is issued once.
+
+These run on the suite's database: SQLite (BEGIN IMMEDIATE) locally and PostgreSQL
+(FOR UPDATE SKIP LOCKED) in CI, where STORE_REQUIRE_PG=1 keeps them from skipping.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from store.catalogue.models import Fulfilment
+from store.dbtypes import utcnow
+from store.extensions import db, write_transaction
+from store.licensing import services
+from store.licensing.models import Licence, PoolKey, PoolKeyState
+from store.licensing.services import OutOfStock
+from store.orders.models import OrderLine
+from tests.factories import make_order, make_plan, make_pool, make_product
+
+
+def run_at_once(app, count: int, work) -> list:
+    """Run ``work(i)`` in ``count`` threads released together by a barrier."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def runner(i: int) -> None:
+        with app.app_context():
+            barrier.wait(timeout=60)
+            try:
+                results[i] = work(i)
+            except Exception as error:  # noqa: BLE001 - the test inspects every outcome
+                db.session.rollback()
+                results[i] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+@pytest.fixture
+def pool_orders(app):
+    """A pool plan with 20 keys and 50 orders of one licence each."""
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL-RUSH", fulfilment=Fulfilment.POOL)
+        make_pool(plan, 20)
+        orders = [make_order(plan) for _ in range(50)]
+        db.session.commit()
+        return plan.id, [order.lines[0].id for order in orders]
+
+
+def test_fifty_buyers_at_once_share_twenty_keys_without_a_double(app, pool_orders):
+    plan_id, line_ids = pool_orders
+    until = utcnow() + timedelta(minutes=30)
+
+    def buy(i: int):
+        write_transaction()
+        line = db.session.get(OrderLine, line_ids[i])
+        claimed = services.reserve(line, 1, until=until)
+        db.session.commit()
+        return [key.id for key in claimed]
+
+    results = run_at_once(app, 50, buy)
+
+    won = [r for r in results if isinstance(r, list)]
+    sold_out = [r for r in results if isinstance(r, OutOfStock)]
+    assert len(won) == 20 and len(sold_out) == 30, results
+    assert len({key_id for keys in won for key_id in keys}) == 20
+    with app.app_context():
+        states = dict(
+            db.session.execute(
+                sa.select(PoolKey.state, sa.func.count())
+                .where(PoolKey.plan_id == plan_id)
+                .group_by(PoolKey.state)
+            ).all()
+        )
+        holders = db.session.scalars(sa.select(PoolKey.order_line_id)).all()
+    assert states == {PoolKeyState.RESERVED: 20}
+    assert len(set(holders)) == 20
+
+
+def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="GEN-RUSH")
+        order = make_order(plan, quantity=3)
+        db.session.commit()
+        line_id = order.lines[0].id
+
+    def issue(_i: int):
+        write_transaction()
+        licences = services.issue(db.session.get(OrderLine, line_id))
+        db.session.commit()
+        return sorted(lic.id for lic in licences)
+
+    results = run_at_once(app, 10, issue)
+
+    assert all(isinstance(r, list) for r in results), results
+    assert len({tuple(r) for r in results}) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 3
