@@ -26,6 +26,7 @@ from store.licensing import get_vault
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 
 MAX_KEY_LENGTH = 200
+MAX_LINE_READ = 4096  # characters of one line kept in memory; longer lines are invalid
 MAX_REPORTED_INVALID = 1000
 READ_CHUNK = 64 * 1024  # bytes read to tell a CSV from a plain list
 
@@ -74,9 +75,14 @@ def _text_lines(path: Path) -> Iterator[str]:
     number = 0
     with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as text:
         try:
-            for number, line in enumerate(text, start=1):
+            while line := text.readline(MAX_LINE_READ):
+                number += 1
                 if "\x00" in line:
                     raise ImportFileError(_l("This is a binary file, not a list of keys."))
+                if not line.endswith("\n") and len(line) == MAX_LINE_READ:
+                    # An absurdly long line: keep its start (it is invalid anyway), skip the rest.
+                    while (rest := text.readline(MAX_LINE_READ)) and not rest.endswith("\n"):
+                        pass
                 yield line.rstrip("\n")
         except UnicodeDecodeError:
             raise ImportFileError(

@@ -223,6 +223,8 @@ def revoke(
 
     Raises LicenceNotActive when it is not active. Runs in the caller's transaction.
     """
+    if status not in (LicenceStatus.REVOKED, LicenceStatus.REFUNDED):
+        raise ValueError(f"revoke() sets revoked or refunded, not {status}")
     _lock_licence(licence)
     licence.status = status
     licence.status_reason = reason

@@ -185,3 +185,20 @@ def test_the_import_command_refuses_a_missing_file(app, pool_plan, tmp_path):
     result = invoke(app, "--plan", "AM-POOL", tmp_path / "nope.txt")
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_a_huge_line_is_reported_invalid_without_breaking_the_line_numbers(app, pool_plan,
+                                                                          tmp_path):
+    content = "KEY-1\n" + "K" * 50_000 + "\nKEY-2\n\n"
+    report = run_import(app, pool_plan, write(tmp_path, "k.txt", content))
+    assert report.imported == 2
+    assert [(p.line, p.reason) for p in report.invalid] == [
+        (2, "demasiado larga (más de 200 caracteres)"),
+        (4, "vacía"),
+    ]
+
+
+def test_a_file_of_blank_lines_imports_nothing_and_says_why(app, pool_plan, tmp_path):
+    report = run_import(app, pool_plan, write(tmp_path, "k.txt", "\n\n  \n"))
+    assert (report.imported, report.invalid_count) == (0, 3)
+    assert pool_size(app) == 0
