@@ -1,7 +1,7 @@
 """Benchmark: import a file of 100,000 vendor keys with `flask store import-keys`.
 
-Runs the real command in a child process and reports wall time and the child's peak
-resident memory, next to the peak of a child that only loads the app (the baseline).
+Runs the real command in a child process and reports its wall time and its own peak
+resident memory (from wait4), next to the peak of a child that only loads the app.
 
     .venv/bin/python bench/import_keys.py                       # SQLite under a temp dir
     .venv/bin/python bench/import_keys.py --database-url postgresql+psycopg://...
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import secrets
 import subprocess
 import sys
@@ -27,8 +26,17 @@ ROOT = Path(__file__).resolve().parents[1]
 FLASK = [sys.executable, "-m", "flask", "--app", "store"]
 
 
-def child_peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def measured(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """Run a child; return its output, wall time (s) and its own peak RSS (MiB)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    output = child.stdout.read().decode()
+    child.stderr.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{output}")
+    return output, elapsed, usage.ru_maxrss / 1024
 
 
 def write_key_file(path: Path, lines: int) -> None:
@@ -77,12 +85,10 @@ def main() -> None:
         write_key_file(key_file, options.lines)
         file_mib = key_file.stat().st_size / 2**20
 
-        run([*FLASK, "store", "--help"], env)
-        baseline = child_peak_rss_mib()
-        started = time.perf_counter()
-        result = run([*FLASK, "store", "import-keys", "--plan", "BENCH-POOL", str(key_file)], env)
-        elapsed = time.perf_counter() - started
-        peak = child_peak_rss_mib()
+        _output, _time, baseline = measured([*FLASK, "store", "--help"], env)
+        output, elapsed, peak = measured(
+            [*FLASK, "store", "import-keys", "--plan", "BENCH-POOL", str(key_file)], env
+        )
 
     database = "PostgreSQL" if options.database_url else "SQLite"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -90,7 +96,7 @@ def main() -> None:
     print(f"file size: {file_mib:.1f} MiB")
     print(f"wall time: {elapsed:.1f} s ({options.lines / elapsed:,.0f} keys/s)")
     print(f"peak RSS: {peak:.0f} MiB (baseline app load: {baseline:.0f} MiB)")
-    print("command output:", *result.stdout.strip().splitlines(), sep="\n  ")
+    print("command output:", *output.strip().splitlines(), sep="\n  ")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,10 @@ def import_keys(sku: str, dry_run: bool, file: Path) -> None:
         click.echo(_("  line %(line)d: %(reason)s", line=problem.line, reason=problem.reason))
     if report.invalid_count > SHOWN_INVALID_LINES:
         click.echo(_("  … and %(n)d more", n=report.invalid_count - SHOWN_INVALID_LINES))
+    if report.invalid_count and not (
+        report.imported or report.already_in_store or report.duplicates_in_file
+    ):
+        raise click.ClickException(_("The file holds no usable key."))
 
 
 @store_cli.command("rotate-keys")
@@ -95,14 +99,23 @@ def rotate_keys_command() -> None:
     """Re-encrypt stored keys under the newest key in STORE_VAULT_KEYS."""
     from store.licensing.rotation import rotate_keys
 
-    counts = rotate_keys()
+    result = rotate_keys()
     click.echo(
         _(
             "Re-encrypted %(pool)d pool keys and %(licences)d licences.",
-            pool=counts["pool_key"],
-            licences=counts["licence"],
+            pool=result.counts["pool_key"],
+            licences=result.counts["licence"],
         )
     )
+    for table, row_id, problem in result.failures:
+        click.echo(_("  %(table)s %(id)d: %(problem)s", table=table, id=row_id, problem=problem))
+    if result.failures:
+        raise click.ClickException(
+            _(
+                "%(n)d stored keys could not be opened with the configured keys.",
+                n=len(result.failures),
+            )
+        )
 
 
 @store_cli.command("new-vault-secret")

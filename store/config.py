@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +66,32 @@ def _parse(name: str, raw: str, kind: type) -> Any:
     return raw
 
 
+def read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """Return the text of ``path``, first writing ``make()`` to it (mode 0600) if it is missing.
+
+    Safe when several workers start at once: the file appears whole or not at all
+    (written aside, then hard-linked into place), and the first one to land wins.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker got there first; use its file
+        finally:
+            os.unlink(draft)
+    return path.read_text()
+
+
 def _development_secret(instance_path: Path) -> str:
     """Return the development secret key, creating it under instance/ on first use."""
-    path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return read_or_create(
+        instance_path / "secret_key", lambda: secrets.token_urlsafe(48) + "\n"
+    ).strip()
 
 
 def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:

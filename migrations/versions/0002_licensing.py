@@ -70,6 +70,7 @@ def upgrade():
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('seats', sa.Integer(), nullable=False),
     sa.Column('duration_days', sa.Integer(), nullable=False),
+    sa.Column('fulfilment', sa.Enum('generated', 'pool', name='line_fulfilment', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_order_line_quantity_positive')),
     sa.CheckConstraint('unit_price_minor >= 0', name=op.f('ck_order_line_unit_price_not_negative')),
     sa.ForeignKeyConstraint(['order_id'], ['customer_order.id'], name=op.f('fk_order_line_order_id_customer_order')),

@@ -16,16 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.errors import InvalidInput
 from store.extensions import db
 from store.licensing import get_vault
+from store.licensing.keys import lookup_form
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 
 MAX_KEY_LENGTH = 200
+MIN_KEY_LENGTH = 8  # letters and digits, once spaces and dashes are dropped
 MAX_LINE_READ = 4096  # characters of one line kept in memory; longer lines are invalid
 MAX_REPORTED_INVALID = 1000
 READ_CHUNK = 64 * 1024  # bytes read to tell a CSV from a plain list
@@ -68,9 +72,10 @@ class KeyFile:
 
 
 def _text_lines(path: Path) -> Iterator[str]:
-    """Yield the file's lines decoded as UTF-8 (a BOM is dropped; CRLF, LF or CR ends).
+    """Yield the file's lines decoded as UTF-8, each ending in "\\n" but perhaps the last.
 
-    Streams the file. Raises ImportFileError on binary content or another encoding.
+    A BOM is dropped; CRLF, LF and CR line ends all read as "\\n". Streams the file.
+    Raises ImportFileError on binary content or another encoding.
     """
     number = 0
     with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as text:
@@ -83,7 +88,8 @@ def _text_lines(path: Path) -> Iterator[str]:
                     # An absurdly long line: keep its start (it is invalid anyway), skip the rest.
                     while (rest := text.readline(MAX_LINE_READ)) and not rest.endswith("\n"):
                         pass
-                yield line.rstrip("\n")
+                    line += "\n"
+                yield line
         except UnicodeDecodeError:
             raise ImportFileError(
                 _l(
@@ -99,21 +105,32 @@ def _looks_like_csv(path: Path, first_line: str) -> bool:
 
 
 def _csv_rows(lines: Iterator[str], first: str) -> Iterator[tuple[int, str]]:
-    """Yield (line number, key) from CSV lines whose header is ``first``."""
+    """Yield (first line number, key) of each CSV record after the header ``first``.
+
+    Quoted fields may span lines; a record is numbered by the line it starts on.
+    """
     try:
         dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
     except csv.Error:  # a single column: nothing to sniff
         dialect = csv.excel
-    header = [name.strip().lower() for name in next(csv.reader([first], dialect))]
+    header = [name.strip().lower() for name in next(csv.reader([first], dialect), [])]
     if "key" not in header:
         raise ImportFileError(
             _l("The CSV file has no “key” column. Its first line must name the columns.")
         )
     column = header.index("key")
-    # One key per line: a CSV record is read from its line alone, with its line number.
-    for number, line in enumerate(lines, start=2):
-        row = next(csv.reader([line], dialect), [])
-        yield number, row[column] if column < len(row) else ""
+    reader = csv.reader(lines, dialect)
+    while True:
+        start = reader.line_num + 2  # the header was line 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise ImportFileError(
+                _l("The CSV file is malformed near line %(line)d.", line=start)
+            ) from None
+        yield start, row[column] if column < len(row) else ""
 
 
 def read_key_file(path: Path) -> Iterator[tuple[int, str]]:
@@ -125,8 +142,9 @@ def read_key_file(path: Path) -> Iterator[tuple[int, str]]:
     if _looks_like_csv(path, first):
         yield from _csv_rows(lines, first)
         return
-    yield 1, first
-    yield from enumerate(lines, start=2)
+    yield 1, first.rstrip("\n")
+    for number, line in enumerate(lines, start=2):
+        yield number, line.rstrip("\n")
 
 
 def check_key_file(path: Path) -> KeyFile:
@@ -144,6 +162,8 @@ def check_key_file(path: Path) -> KeyFile:
 def _line_problem(key: str) -> str | None:
     if not key:
         return str(_l("empty"))
+    if len(lookup_form(key)) < MIN_KEY_LENGTH:
+        return str(_l("too short to be a key (%(min)d characters at least)", min=MIN_KEY_LENGTH))
     if len(key) > MAX_KEY_LENGTH:
         return str(_l("too long (more than %(max)d characters)", max=MAX_KEY_LENGTH))
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key):
@@ -202,8 +222,8 @@ def import_pool(
         if len(batch) >= batch_size:
             _store_batch(plan, batch, report, dry_run)
             batch = []
-            if progress:
-                progress(handled)
+        if progress and handled % batch_size == 0:
+            progress(handled)
     if batch:
         _store_batch(plan, batch, report, dry_run)
     if progress:
@@ -211,34 +231,50 @@ def import_pool(
     return report
 
 
+def _insert_ignoring_known(rows: list[dict]) -> int:
+    """Insert pool keys, skipping any whose lookup hash arrived meanwhile; return the count."""
+    dialect = db.session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_(PoolKey)
+        .on_conflict_do_nothing(index_elements=[PoolKey.lookup_hash])
+        .returning(PoolKey.id)
+    )
+    return len(db.session.scalars(statement, rows).all())
+
+
 def _store_batch(
     plan: Plan, batch: list[tuple[str, str]], report: ImportReport, dry_run: bool
 ) -> None:
-    """Insert one batch in its own transaction; roll it back whole on any error."""
+    """Insert one batch in its own transaction; roll it back whole on any error.
+
+    Keys already stored, or stored by a concurrent import while this batch ran, are
+    counted as already in the store.
+    """
     lookups = [lookup for _key, lookup in batch]
     try:
         known = {
             *db.session.scalars(select(PoolKey.lookup_hash).where(PoolKey.lookup_hash.in_(lookups))),
             *db.session.scalars(select(Licence.lookup_hash).where(Licence.lookup_hash.in_(lookups))),
         }
-        fresh = [(key, lookup) for key, lookup in batch if lookup not in known]
-        report.already_in_store += len(batch) - len(fresh)
-        if not dry_run and fresh:
-            vault = get_vault()
-            now = utcnow()
+        fresh = [key for key, lookup in batch if lookup not in known]
+        if dry_run or not fresh:
+            db.session.rollback()
+            added = len(fresh)
+        else:
+            vault, now = get_vault(), utcnow()
             rows = []
-            for key, _lookup in fresh:
+            for key in fresh:
                 sealed = vault.seal(key)
                 rows.append({
                     "plan_id": plan.id, "state": PoolKeyState.AVAILABLE, "imported_at": now,
                     "ciphertext": sealed.ciphertext, "vault_key_id": sealed.key_id,
                     "lookup_hash": sealed.lookup_hash,
                 })
-            db.session.execute(insert(PoolKey), rows)
+            added = _insert_ignoring_known(rows)
             db.session.commit()
-        else:
-            db.session.rollback()
-        report.imported += len(fresh)
     except BaseException:
         db.session.rollback()
         raise
+    report.imported += added
+    report.already_in_store += len(batch) - added

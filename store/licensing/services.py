@@ -2,9 +2,10 @@
 
 These functions run inside the caller's transaction and never commit: the checkout,
 payment and support services call them as steps of their own use case and commit once.
-A use case that allocates keys starts its transaction with ``write_transaction()``
-(``BEGIN IMMEDIATE`` on SQLite); on PostgreSQL the rows are locked (``FOR UPDATE``, with
-``SKIP LOCKED`` for pools), so concurrent buyers never claim the same key.
+Each makes the transaction serial with ``write_transaction()``: ``BEGIN IMMEDIATE`` on
+SQLite (so a caller must call it before its first query, or it raises), row locks on
+PostgreSQL (``FOR UPDATE`` on the order line, ``SKIP LOCKED`` for pools), so concurrent
+buyers never claim the same key and one line's keys never change under another call.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from store.audit.models import record
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.errors import StoreError
-from store.extensions import db
+from store.extensions import db, write_transaction
 from store.licensing import get_vault, keys
 from store.licensing.models import (
     Licence,
@@ -70,42 +71,61 @@ class Stock:
         return self.available < self.threshold
 
 
-def _lock_line(line: OrderLine) -> None:
-    """Hold the order line's row lock until commit (PostgreSQL); SQLite is already serial."""
-    db.session.execute(select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
+def _lock_lines(lines: list[OrderLine]) -> None:
+    """Hold the order lines' row locks until commit (PostgreSQL); SQLite is already serial.
+
+    Every service that touches a line's keys takes this lock first, so reserve, release and
+    issue of one line never interleave.
+    """
+    ids = sorted(line.id for line in lines)
+    if ids:
+        db.session.execute(select(OrderLine.id).where(OrderLine.id.in_(ids)).with_for_update())
 
 
-def _claimed_keys(line: OrderLine, state: PoolKeyState | None = None) -> list[PoolKey]:
-    query = select(PoolKey).where(PoolKey.order_line_id == line.id)
-    if state is not None:
-        query = query.where(PoolKey.state == state)
-    return list(db.session.scalars(query.order_by(PoolKey.id)))
+def _reserved_keys(line: OrderLine) -> list[PoolKey]:
+    query = select(PoolKey).where(
+        PoolKey.order_line_id == line.id, PoolKey.state == PoolKeyState.RESERVED
+    )
+    return list(db.session.scalars(query.order_by(PoolKey.id).with_for_update()))
+
+
+def _free_keys(line: OrderLine, count: int) -> list[PoolKey]:
+    query = (
+        select(PoolKey)
+        .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
+        .order_by(PoolKey.id)
+        .limit(count)
+        .with_for_update(skip_locked=True)
+    )
+    return list(db.session.scalars(query))
+
+
+def _make_available(keys_: list[PoolKey]) -> None:
+    for key in keys_:
+        key.state = PoolKeyState.AVAILABLE
+        key.order_line_id = None
+        key.reserved_until = None
 
 
 def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
-    """Make sure ``line`` holds ``quantity`` pool keys, claiming only the missing ones.
+    """Make ``line`` hold exactly ``quantity`` reserved pool keys, claiming only what is missing.
 
-    Does nothing for plans with generated keys. Raises OutOfStock, claiming nothing, when
-    the pool has too few available keys. Runs in the caller's write transaction.
+    Does nothing for lines fulfilled with generated keys. Extends the reservation to
+    ``until``. Raises OutOfStock, claiming nothing, when the pool has too few available
+    keys. Runs in the caller's transaction, which it makes serial (write_transaction).
     """
-    if line.plan.fulfilment != Fulfilment.POOL:
+    write_transaction()
+    if line.fulfilment != Fulfilment.POOL:
         return []
-    held = _claimed_keys(line)
+    _lock_lines([line])
+    held = _reserved_keys(line)
+    surplus, held = held[quantity:], held[:quantity]
+    _make_available(surplus)
     missing = quantity - len(held)
-    if missing <= 0:
-        return held
-    free = list(
-        db.session.scalars(
-            select(PoolKey)
-            .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
-            .order_by(PoolKey.id)
-            .limit(missing)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    free = _free_keys(line, missing) if missing > 0 else []
     if len(free) < missing:
         raise OutOfStock(line.plan, quantity, len(free) + len(held))
-    for key in free:
+    for key in held + free:
         key.state = PoolKeyState.RESERVED
         key.order_line_id = line.id
         key.reserved_until = until
@@ -116,8 +136,10 @@ def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
 def release(order: Order) -> int:
     """Return the order's reserved (not issued) pool keys to the pool; idempotent.
 
-    Returns how many keys were released. Runs in the caller's transaction.
+    Returns how many keys were released. Runs in the caller's transaction, made serial.
     """
+    write_transaction()
+    _lock_lines(order.lines)
     line_ids = [line.id for line in order.lines]
     if not line_ids:
         return 0
@@ -128,6 +150,24 @@ def release(order: Order) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return result.rowcount
+
+
+def release_lapsed(now: datetime | None = None) -> int:
+    """Free every reservation whose time ran out (a sweep for crashed or forgotten orders).
+
+    A line paid later still gets keys: ``issue`` claims them again. Returns the count.
+    """
+    write_transaction()
+    lapsed = list(
+        db.session.scalars(
+            select(PoolKey)
+            .where(PoolKey.state == PoolKeyState.RESERVED, PoolKey.reserved_until < (now or utcnow()))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    _make_available(lapsed)
+    db.session.flush()
+    return len(lapsed)
 
 
 def current_licences(line: OrderLine) -> list[Licence]:
@@ -143,24 +183,25 @@ def current_licences(line: OrderLine) -> list[Licence]:
 def issue(line: OrderLine, *, now: datetime | None = None) -> list[Licence]:
     """Issue one licence per unit of ``line``; calling it again returns the same licences.
 
-    Pool lines use their reserved keys (claiming more if the reservation lapsed; raises
-    OutOfStock when the pool cannot cover it), generated lines get fresh keys. Each
-    licence has the line's seats and runs from ``now`` for the line's duration. Runs in
-    the caller's write transaction.
+    Pool lines use their reserved keys (claiming them again if the reservation lapsed;
+    raises OutOfStock when the pool cannot cover the line, issuing nothing); generated
+    lines get fresh keys. Each licence has the line's seats and runs from ``now`` for the
+    line's duration. Runs in the caller's transaction, made serial.
     """
-    _lock_line(line)
+    write_transaction()
+    _lock_lines([line])
     existing = current_licences(line)
     if existing:
         return existing
     now = now or utcnow()
     expires = now + timedelta(days=line.duration_days)
-    pool_keys: list[PoolKey] = []
-    if line.plan.fulfilment == Fulfilment.POOL:
-        reserve(line, line.quantity, until=now)
-        pool_keys = _claimed_keys(line, PoolKeyState.RESERVED)[: line.quantity]
+    if line.fulfilment == Fulfilment.POOL:
+        pool_keys: list[PoolKey | None] = list(reserve(line, line.quantity, until=now))
+    else:
+        pool_keys = [None] * line.quantity
     licences = [
-        _new_licence(line, unit, pool_keys[unit] if pool_keys else None, now, expires)
-        for unit in range(line.quantity)
+        _new_licence(line, unit, pool_key, now, expires)
+        for unit, pool_key in enumerate(pool_keys)
     ]
     db.session.flush()
     return licences
@@ -225,6 +266,7 @@ def revoke(
     """
     if status not in (LicenceStatus.REVOKED, LicenceStatus.REFUNDED):
         raise ValueError(f"revoke() sets revoked or refunded, not {status}")
+    write_transaction()
     _lock_licence(licence)
     licence.status = status
     licence.status_reason = reason
@@ -240,19 +282,15 @@ def reissue(licence: Licence, *, reason: str, actor: str) -> Licence:
     LicenceNotActive for a licence that is not active. Runs in the caller's write
     transaction.
     """
+    write_transaction()
     _lock_licence(licence)
     line = licence.order_line
     pool_key = None
-    if line.plan.fulfilment == Fulfilment.POOL:
-        pool_key = db.session.scalar(
-            select(PoolKey)
-            .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
-            .order_by(PoolKey.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if pool_key is None:
+    if line.fulfilment == Fulfilment.POOL:
+        free = _free_keys(line, 1)
+        if not free:
             raise OutOfStock(line.plan, 1, 0)
+        pool_key = free[0]
         pool_key.order_line_id = line.id
     replacement = _new_licence(
         line, licence.unit, pool_key, licence.starts_at, licence.expires_at,

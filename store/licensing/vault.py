@@ -27,7 +27,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from store.config import ConfigurationError
+from store.config import ConfigurationError, read_or_create
 from store.licensing.keys import lookup_form
 
 NONCE_BYTES = 12
@@ -121,15 +121,11 @@ def _parse_keys(text: str) -> list[tuple[str, bytes]]:
 
 def _development_material(instance_path: Path) -> dict[str, str]:
     """Read the development vault secrets from instance/, creating them on first use."""
-    path = instance_path / "vault.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    material = {"keys": f"dev1:{new_secret()}", "lookup_key": new_secret()}
-    instance_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(material, handle)
-    return material
+    text = read_or_create(
+        instance_path / "vault.json",
+        lambda: json.dumps({"keys": f"dev1:{new_secret()}", "lookup_key": new_secret()}),
+    )
+    return json.loads(text)
 
 
 def vault_from_config(config: Mapping[str, object], instance_path: Path) -> Vault:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.catalogue.models import Plan
+from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import UTCDateTime, db_enum, utcnow
 from store.extensions import db
 from store.money import Money
@@ -80,6 +80,8 @@ class OrderLine(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     seats: Mapped[int] = mapped_column(Integer)
     duration_days: Mapped[int] = mapped_column(Integer)
+    # How keys are delivered, fixed when ordered: changing the plan later changes nothing here.
+    fulfilment: Mapped[Fulfilment] = mapped_column(db_enum(Fulfilment, "line_fulfilment"))
 
     order: Mapped[Order] = relationship(back_populates="lines")
     plan: Mapped[Plan] = relationship()
@@ -101,4 +103,5 @@ class OrderLine(db.Model):
             currency=plan.currency,
             seats=plan.seats,
             duration_days=plan.duration_days,
+            fulfilment=plan.fulfilment,
         )

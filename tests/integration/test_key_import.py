@@ -43,12 +43,12 @@ def run_import(app, plan_id: int, path, **options):
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("keys.txt", "KEY-A\nKEY-B\nKEY-C\n"),
-        ("keys.txt", "\ufeffKEY-A\r\nKEY-B\r\nKEY-C"),
-        ("keys.txt", "KEY-A\rKEY-B\rKEY-C\r"),
-        ("keys.csv", "key\nKEY-A\nKEY-B\nKEY-C\n"),
-        ("export.txt", "\ufeffserial;KEY;batch\r\n1;KEY-A;x\r\n2;KEY-B;x\r\n3;KEY-C;y\r\n"),
-        ("vendor.csv", 'id,Key,note\n1,"KEY-A","a, b"\n2,KEY-B,\n3, KEY-C ,c\n'),
+        ("keys.txt", "VEND-AAAA-0001\nVEND-BBBB-0002\nVEND-CCCC-0003\n"),
+        ("keys.txt", "\ufeffVEND-AAAA-0001\r\nVEND-BBBB-0002\r\nVEND-CCCC-0003"),
+        ("keys.txt", "VEND-AAAA-0001\rVEND-BBBB-0002\rVEND-CCCC-0003\r"),
+        ("keys.csv", "key\nVEND-AAAA-0001\nVEND-BBBB-0002\nVEND-CCCC-0003\n"),
+        ("export.txt", "\ufeffserial;KEY;batch\r\n1;VEND-AAAA-0001;x\r\n2;VEND-BBBB-0002;x\r\n3;VEND-CCCC-0003;y\r\n"),
+        ("vendor.csv", 'id,Key,note\n1,"VEND-AAAA-0001","a, b"\n2,VEND-BBBB-0002,\n3, VEND-CCCC-0003 ,c\n'),
     ],
     ids=["lf", "bom-crlf", "cr", "csv", "semicolon-csv", "quoted-csv"],
 )
@@ -58,7 +58,7 @@ def test_plain_lists_and_csv_files_import_the_same_keys(app, pool_plan, tmp_path
     assert (report.imported, report.invalid_count, report.duplicates_in_file) == (3, 0, 0)
     with app.app_context():
         found = {services.reveal(k) for k in db.session.scalars(sa.select(PoolKey))}
-    assert found == {"KEY-A", "KEY-B", "KEY-C"}
+    assert found == {"VEND-AAAA-0001", "VEND-BBBB-0002", "VEND-CCCC-0003"}
 
 
 def test_the_report_counts_duplicates_known_keys_and_invalid_lines(app, pool_plan, tmp_path):
@@ -66,7 +66,7 @@ def test_the_report_counts_duplicates_known_keys_and_invalid_lines(app, pool_pla
         make_pool(db.session.get(Plan, pool_plan), 1, prefix="OLD")
         db.session.commit()
     content = "\n".join([
-        "NEW-1", "new 1", "OLD-AM-POOL-000000", "", "X" * 201, "BAD\x07KEY", "NEW-2", "NEW-1",
+        "NEWKEY-0001", "newkey 0001", "OLD-AM-POOL-000000", "", "X" * 201, "BADKEY\x07-0001", "NEWKEY-0002", "NEWKEY-0001",
     ])
 
     report = run_import(app, pool_plan, write(tmp_path, "keys.txt", content))
@@ -83,7 +83,7 @@ def test_the_report_counts_duplicates_known_keys_and_invalid_lines(app, pool_pla
 
 
 def test_importing_the_same_file_twice_adds_nothing_the_second_time(app, pool_plan, tmp_path):
-    path = write(tmp_path, "keys.txt", "A1\nA2\nA3\n")
+    path = write(tmp_path, "keys.txt", "KEYCODE-01\nKEYCODE-02\nKEYCODE-03\n")
     run_import(app, pool_plan, path)
     again = run_import(app, pool_plan, path)
     assert (again.imported, again.already_in_store) == (0, 3)
@@ -91,7 +91,7 @@ def test_importing_the_same_file_twice_adds_nothing_the_second_time(app, pool_pl
 
 
 def test_a_dry_run_counts_everything_and_writes_nothing(app, pool_plan, tmp_path):
-    report = run_import(app, pool_plan, write(tmp_path, "k.txt", "A\nB\nB\n\n"), dry_run=True)
+    report = run_import(app, pool_plan, write(tmp_path, "k.txt", "KEYCODE-0A\nKEYCODE-0B\nKEYCODE-0B\n\n"), dry_run=True)
     assert (report.imported, report.duplicates_in_file, report.invalid_count) == (2, 1, 1)
     assert report.dry_run and pool_size(app) == 0
 
@@ -99,7 +99,7 @@ def test_a_dry_run_counts_everything_and_writes_nothing(app, pool_plan, tmp_path
 def test_keys_are_committed_in_batches_and_a_failed_batch_leaves_nothing_half_done(
     app, pool_plan, tmp_path, monkeypatch
 ):
-    path = write(tmp_path, "k.txt", "\n".join(f"KEY-{i}" for i in range(25)))
+    path = write(tmp_path, "k.txt", "\n".join(f"KEYCODE-{i:04d}" for i in range(25)))
     with app.app_context():
         vault = importing.get_vault()
         real_seal, calls = vault.seal, []
@@ -150,7 +150,7 @@ def invoke(app, *args):
 
 
 def test_the_import_command_reports_counts_and_line_numbers(app, pool_plan, tmp_path):
-    path = write(tmp_path, "keys.txt", "A1\nA2\n\nA1\n")
+    path = write(tmp_path, "keys.txt", "KEYCODE-01\nKEYCODE-02\n\nKEYCODE-01\n")
     result = invoke(app, "--plan", "AM-POOL", path)
     assert result.exit_code == 0, result.output
     assert "Importadas: 2" in result.output
@@ -160,9 +160,11 @@ def test_the_import_command_reports_counts_and_line_numbers(app, pool_plan, tmp_
 
 
 def test_the_import_command_with_dry_run_imports_nothing(app, pool_plan, tmp_path):
-    result = invoke(app, "--plan", "AM-POOL", "--dry-run", write(tmp_path, "k.txt", "A1\nA2\n"))
+    path = write(tmp_path, "k.txt", "KEYCODE-01\nKEYCODE-02\nKEYCODE-02\n")
+    result = invoke(app, "--plan", "AM-POOL", "--dry-run", path)
     assert result.exit_code == 0
     assert "Simulación: no se importó nada." in result.output
+    assert "Importadas: 2" in result.output and "Repetidas en el archivo: 1" in result.output
     assert pool_size(app) == 0
 
 
@@ -175,7 +177,7 @@ def test_the_import_command_with_dry_run_imports_nothing(app, pool_plan, tmp_pat
 )
 def test_the_import_command_refuses_a_missing_or_unsuitable_plan(app, pool_plan, tmp_path,
                                                                   args, message):
-    result = invoke(app, *args, write(tmp_path, "k.txt", "A1\n"))
+    result = invoke(app, *args, write(tmp_path, "k.txt", "KEYCODE-01\n"))
     assert result.exit_code == 1
     assert message in result.output
     assert pool_size(app) == 0
@@ -189,7 +191,7 @@ def test_the_import_command_refuses_a_missing_file(app, pool_plan, tmp_path):
 
 def test_a_huge_line_is_reported_invalid_without_breaking_the_line_numbers(app, pool_plan,
                                                                           tmp_path):
-    content = "KEY-1\n" + "K" * 50_000 + "\nKEY-2\n\n"
+    content = "KEYCODE-0001\n" + "K" * 50_000 + "\nKEYCODE-0002\n\n"
     report = run_import(app, pool_plan, write(tmp_path, "k.txt", content))
     assert report.imported == 2
     assert [(p.line, p.reason) for p in report.invalid] == [
@@ -198,7 +200,50 @@ def test_a_huge_line_is_reported_invalid_without_breaking_the_line_numbers(app, 
     ]
 
 
-def test_a_file_of_blank_lines_imports_nothing_and_says_why(app, pool_plan, tmp_path):
+def test_a_file_of_blank_lines_imports_nothing_and_counts_them(app, pool_plan, tmp_path):
     report = run_import(app, pool_plan, write(tmp_path, "k.txt", "\n\n  \n"))
     assert (report.imported, report.invalid_count) == (0, 3)
+    assert pool_size(app) == 0
+
+
+def test_a_quoted_csv_field_may_span_lines_and_records_keep_their_line_numbers(
+    app, pool_plan, tmp_path
+):
+    content = 'key,note\nVEND-AAAA-0001,"line one\nline two"\n,empty key\nVEND-BBBB-0002,x\n'
+    report = run_import(app, pool_plan, write(tmp_path, "k.csv", content))
+    assert report.imported == 2
+    assert [(p.line, p.reason) for p in report.invalid] == [(4, "vacía")]
+
+
+@pytest.mark.parametrize("junk", ["-----", "key", "____", "ab-cd", "  -  "])
+def test_lines_too_short_to_be_a_key_are_refused(app, pool_plan, tmp_path, junk):
+    report = run_import(app, pool_plan, write(tmp_path, "k.txt", f"{junk}\nVEND-AAAA-0001\n"))
+    assert report.imported == 1 and report.duplicates_in_file == 0
+    assert report.invalid[0].line == 1
+    assert report.invalid[0].reason in (
+        "vacía", "demasiado corta para ser una clave (8 caracteres como mínimo)"
+    )
+    assert pool_size(app) == 1
+
+
+def test_a_key_stored_by_a_concurrent_import_is_counted_not_crashed_on(app, pool_plan):
+    with app.app_context():
+        vault = importing.get_vault()
+        sealed = vault.seal("VEND-RACE-0001")
+        row = {
+            "plan_id": pool_plan, "state": "available", "imported_at": importing.utcnow(),
+            "ciphertext": sealed.ciphertext, "vault_key_id": sealed.key_id,
+            "lookup_hash": sealed.lookup_hash,
+        }
+        assert importing._insert_ignoring_known([row]) == 1
+        assert importing._insert_ignoring_known([row]) == 0  # the unique hash, no error
+        db.session.commit()
+    assert pool_size(app) == 1
+
+
+def test_the_import_command_fails_when_the_file_holds_no_usable_key(app, pool_plan, tmp_path):
+    result = invoke(app, "--plan", "AM-POOL", write(tmp_path, "k.txt", "\n\n---\n"))
+    assert result.exit_code == 1
+    assert "Líneas no válidas: 3" in result.output
+    assert "El archivo no contiene ninguna clave utilizable." in result.output
     assert pool_size(app) == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store.catalogue.models import Fulfilment
-from store.extensions import db
+from store.catalogue.models import Fulfilment, Plan
+from store.extensions import db, write_transaction
 from store.licensing import services
 from store.licensing.importing import import_pool
 from store.licensing.models import Licence, PoolKey
@@ -42,6 +42,7 @@ def test_no_key_is_stored_in_plain_text_after_import_and_issuance(app):
         import_pool(pool, enumerate(vendor_keys, start=1))
         orders = [make_order(generated, quantity=2), make_order(pool, quantity=2)]
         db.session.commit()
+        write_transaction()
         issued = [lic for order in orders for lic in services.issue(order.lines[0])]
         db.session.commit()
         plain = vendor_keys + [services.reveal(lic) for lic in issued]
@@ -61,10 +62,11 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
     with before.app_context():
         plan = make_plan(make_product(plans=[]), sku="POOL", fulfilment=Fulfilment.POOL)
         db.session.commit()
-        import_pool(plan, enumerate(["V-1", "V-2", "V-3"], start=1))
+        import_pool(plan, enumerate(["VEND-0001-X", "VEND-0002-X", "VEND-0003-X"], start=1))
         order = make_order(plan)
         generated_order = make_order(make_plan(plan.product, sku="GEN"), quantity=2)
         db.session.commit()
+        write_transaction()
         services.issue(order.lines[0])
         services.issue(generated_order.lines[0])
         db.session.commit()
@@ -80,4 +82,28 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
         assert set(db.session.scalars(sa.select(Licence.vault_key_id))) == {"new"}
         licences = db.session.scalars(sa.select(Licence)).all()
         assert {lic.id: services.reveal(lic) for lic in licences} == plain
-        assert rotate_keys() == {"pool_key": 0, "licence": 0}  # nothing left to do
+        db.session.rollback()
+        assert rotate_keys().counts == {"pool_key": 0, "licence": 0}  # nothing left to do
+
+
+def test_rotate_keys_reports_rows_no_configured_key_opens_and_carries_on(make_app):
+    lookup = new_secret()
+    lost = make_app(STORE_VAULT_KEYS=f"lost:{new_secret()}", STORE_VAULT_LOOKUP_KEY=lookup)
+    with lost.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL", fulfilment=Fulfilment.POOL)
+        db.session.commit()
+        import_pool(plan, enumerate(["VEND-LOST-0001"], start=1))
+    kept = f"kept:{new_secret()}"
+    middle = make_app(STORE_VAULT_KEYS=kept, STORE_VAULT_LOOKUP_KEY=lookup)
+    with middle.app_context():
+        import_pool(db.session.scalar(sa.select(Plan)), enumerate(["VEND-KEPT-0001"], start=1))
+
+    after = make_app(STORE_VAULT_KEYS=f"new:{new_secret()},{kept}", STORE_VAULT_LOOKUP_KEY=lookup)
+    result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
+
+    assert result.exit_code == 1
+    assert "1 claves importadas y 0 licencias" in result.output
+    assert "no encryption key with id 'lost'" in result.output
+    with after.app_context():
+        ids = sorted(db.session.scalars(sa.select(PoolKey.vault_key_id)))
+    assert ids == ["lost", "new"]

@@ -26,7 +26,7 @@ def pool_plan():
     product = make_product(plans=[])
     plan = make_plan(product, sku="POOL-1", fulfilment=Fulfilment.POOL, seats=3,
                      duration_days=180, low_stock_threshold=2)
-    db.session.commit()
+    commit()
     return plan
 
 
@@ -34,8 +34,14 @@ def pool_plan():
 def generated_plan():
     product = make_product(plans=[])
     plan = make_plan(product, sku="GEN-1", seats=5, duration_days=365)
-    db.session.commit()
+    commit()
     return plan
+
+
+def commit() -> None:
+    """Commit, then open the next transaction as the services need it (serial on SQLite)."""
+    db.session.commit()
+    write_transaction()
 
 
 def count(model, *where) -> int:
@@ -45,11 +51,10 @@ def count(model, *where) -> int:
 def test_reserve_claims_available_pool_keys_for_the_line(pool_plan):
     make_pool(pool_plan, 3)
     order = make_order(pool_plan, quantity=2)
-    db.session.commit()
+    commit()
 
-    write_transaction()
     claimed = services.reserve(order.lines[0], 2, until=SOON)
-    db.session.commit()
+    commit()
 
     assert len(claimed) == 2
     assert {k.state for k in claimed} == {PoolKeyState.RESERVED}
@@ -58,21 +63,26 @@ def test_reserve_claims_available_pool_keys_for_the_line(pool_plan):
     assert services.stock(pool_plan).reserved == 2
 
 
-def test_reserve_again_claims_only_what_is_missing(pool_plan):
+def test_reserve_again_claims_only_what_is_missing_and_frees_any_surplus(pool_plan):
     make_pool(pool_plan, 5)
-    order = make_order(pool_plan, quantity=2)
-    db.session.commit()
-    first = services.reserve(order.lines[0], 2, until=SOON)
-    again = services.reserve(order.lines[0], 2, until=SOON)
-    db.session.commit()
-    assert [k.id for k in again] == [k.id for k in first]
-    assert services.stock(pool_plan).reserved == 2
+    order = make_order(pool_plan, quantity=3)
+    commit()
+    first = services.reserve(order.lines[0], 1, until=SOON)
+    grown = services.reserve(order.lines[0], 3, until=SOON)
+    commit()
+    assert grown[0].id == first[0].id and len({k.id for k in grown}) == 3
+    assert services.stock(pool_plan).reserved == 3
+
+    shrunk = services.reserve(order.lines[0], 2, until=SOON)
+    commit()
+    assert [k.id for k in shrunk] == [k.id for k in grown[:2]]
+    assert (services.stock(pool_plan).reserved, services.stock(pool_plan).available) == (2, 3)
 
 
 def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan):
     make_pool(pool_plan, 2)
     order = make_order(pool_plan, quantity=3)
-    db.session.commit()
+    commit()
 
     with pytest.raises(OutOfStock) as caught:
         services.reserve(order.lines[0], 3, until=SOON)
@@ -85,21 +95,21 @@ def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan):
 
 def test_reserve_does_nothing_for_generated_plans(generated_plan):
     order = make_order(generated_plan, quantity=2)
-    db.session.commit()
+    commit()
     assert services.reserve(order.lines[0], 2, until=SOON) == []
 
 
 def test_release_frees_reserved_keys_and_is_idempotent(pool_plan):
     make_pool(pool_plan, 3)
     order = make_order(pool_plan, quantity=2)
-    db.session.commit()
+    commit()
     services.reserve(order.lines[0], 2, until=SOON)
-    db.session.commit()
+    commit()
 
     released = services.release(order)
-    db.session.commit()
+    commit()
     again = services.release(order)
-    db.session.commit()
+    commit()
 
     assert (released, again) == (2, 0)
     assert services.stock(pool_plan).available == 3
@@ -108,11 +118,11 @@ def test_release_frees_reserved_keys_and_is_idempotent(pool_plan):
 
 def test_issue_creates_one_licence_per_unit_with_seats_and_expiry(generated_plan):
     order = make_order(generated_plan, quantity=3)
-    db.session.commit()
+    commit()
     start = utcnow()
 
     licences = services.issue(order.lines[0], now=start)
-    db.session.commit()
+    commit()
 
     assert [lic.unit for lic in licences] == [0, 1, 2]
     assert {lic.seats for lic in licences} == {5}
@@ -125,12 +135,12 @@ def test_issue_creates_one_licence_per_unit_with_seats_and_expiry(generated_plan
 
 def test_issue_twice_returns_the_same_licences_and_creates_nothing(generated_plan):
     order = make_order(generated_plan, quantity=2)
-    db.session.commit()
+    commit()
     first = services.issue(order.lines[0])
-    db.session.commit()
+    commit()
 
     second = services.issue(order.lines[0])
-    db.session.commit()
+    commit()
 
     assert [lic.id for lic in second] == [lic.id for lic in first]
     assert count(Licence) == 2
@@ -139,12 +149,12 @@ def test_issue_twice_returns_the_same_licences_and_creates_nothing(generated_pla
 def test_issue_for_a_pool_line_uses_its_reserved_keys(pool_plan):
     plain = make_pool(pool_plan, 3)
     order = make_order(pool_plan, quantity=2)
-    db.session.commit()
+    commit()
     reserved = services.reserve(order.lines[0], 2, until=SOON)
-    db.session.commit()
+    commit()
 
     licences = services.issue(order.lines[0])
-    db.session.commit()
+    commit()
 
     assert [lic.pool_key_id for lic in licences] == [k.id for k in reserved]
     assert [services.reveal(lic) for lic in licences] == plain[:2]
@@ -156,13 +166,13 @@ def test_issue_for_a_pool_line_uses_its_reserved_keys(pool_plan):
 def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
     make_pool(pool_plan, 2)
     order = make_order(pool_plan, quantity=1)
-    db.session.commit()
+    commit()
     services.reserve(order.lines[0], 1, until=SOON)
     services.release(order)
-    db.session.commit()
+    commit()
 
     licences = services.issue(order.lines[0])
-    db.session.commit()
+    commit()
 
     assert len(licences) == 1 and licences[0].pool_key is not None
     assert services.stock(pool_plan).issued == 1
@@ -171,7 +181,7 @@ def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
 def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_plan):
     make_pool(pool_plan, 1)
     order = make_order(pool_plan, quantity=2)
-    db.session.commit()
+    commit()
 
     with pytest.raises(OutOfStock):
         services.issue(order.lines[0])
@@ -183,12 +193,12 @@ def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_p
 
 def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan):
     order = make_order(generated_plan)
-    db.session.commit()
+    commit()
     licence = services.issue(order.lines[0])[0]
-    db.session.commit()
+    commit()
 
     services.revoke(licence, reason="chargeback", actor="support:ana")
-    db.session.commit()
+    commit()
 
     assert licence.status == LicenceStatus.REVOKED and licence.status_reason == "chargeback"
     event = db.session.scalar(sa.select(AuditEvent))
@@ -203,13 +213,13 @@ def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan):
 
 def test_reissue_gives_a_new_key_with_the_same_terms_and_revokes_the_old(generated_plan):
     order = make_order(generated_plan)
-    db.session.commit()
+    commit()
     old = services.issue(order.lines[0])[0]
-    db.session.commit()
+    commit()
     old_key = services.reveal(old)
 
     new = services.reissue(old, reason="key leaked", actor="support:ana")
-    db.session.commit()
+    commit()
 
     assert services.reveal(new) != old_key
     assert (new.seats, new.starts_at, new.expires_at, new.unit) == (
@@ -227,12 +237,12 @@ def test_reissue_gives_a_new_key_with_the_same_terms_and_revokes_the_old(generat
 def test_reissue_of_a_pool_licence_takes_another_pool_key(pool_plan):
     plain = make_pool(pool_plan, 2)
     order = make_order(pool_plan)
-    db.session.commit()
+    commit()
     old = services.issue(order.lines[0])[0]
-    db.session.commit()
+    commit()
 
     new = services.reissue(old, reason="vendor revoked the key", actor="support:ana")
-    db.session.commit()
+    commit()
 
     assert services.reveal(new) == plain[1] and new.pool_key_id != old.pool_key_id
     with pytest.raises(OutOfStock):
@@ -243,10 +253,10 @@ def test_find_licence_by_the_key_as_typed(generated_plan, pool_plan):
     plain = make_pool(pool_plan, 1)
     order = make_order(generated_plan)
     pool_order = make_order(pool_plan)
-    db.session.commit()
+    commit()
     licence = services.issue(order.lines[0])[0]
     pool_licence = services.issue(pool_order.lines[0])[0]
-    db.session.commit()
+    commit()
     key = services.reveal(licence)
 
     typed = key.lower().replace("-", " ").replace("0", "o")
@@ -257,18 +267,18 @@ def test_find_licence_by_the_key_as_typed(generated_plan, pool_plan):
 
 def test_stock_says_when_a_pool_runs_low(pool_plan):
     make_pool(pool_plan, 2)
-    db.session.commit()
+    commit()
     assert not services.stock(pool_plan).is_low
     order = make_order(pool_plan)
-    db.session.commit()
+    commit()
     services.reserve(order.lines[0], 1, until=SOON)
-    db.session.commit()
+    commit()
     assert services.stock(pool_plan).is_low
 
 
 def test_the_database_refuses_the_same_key_twice(pool_plan):
     make_pool(pool_plan, 1, prefix="SAME")
-    db.session.commit()
+    commit()
     make_pool(pool_plan, 1, prefix="SAME")
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -279,11 +289,11 @@ def test_the_database_refuses_the_same_key_twice(pool_plan):
 def test_the_database_refuses_a_pool_key_in_two_licences(pool_plan):
     make_pool(pool_plan, 1)
     order = make_order(pool_plan, quantity=1)
-    db.session.commit()
+    commit()
     licence = services.issue(order.lines[0])[0]
-    db.session.commit()
+    commit()
     other = make_order(pool_plan)
-    db.session.commit()
+    commit()
     sealed_copy = Licence(
         order_line_id=other.lines[0].id, plan_id=pool_plan.id, unit=0, pool_key_id=licence.pool_key_id,
         seats=1, starts_at=utcnow(), expires_at=utcnow(), ciphertext=b"x", vault_key_id="k",
@@ -297,9 +307,9 @@ def test_the_database_refuses_a_pool_key_in_two_licences(pool_plan):
 
 def test_the_database_refuses_a_second_licence_for_the_same_unit(generated_plan):
     order = make_order(generated_plan)
-    db.session.commit()
+    commit()
     first = services.issue(order.lines[0])[0]
-    db.session.commit()
+    commit()
     db.session.add(Licence(
         order_line_id=first.order_line_id, plan_id=first.plan_id, unit=0, generation=0,
         seats=1, starts_at=utcnow(), expires_at=utcnow(), ciphertext=b"x", vault_key_id="k",
@@ -309,3 +319,48 @@ def test_the_database_refuses_a_second_licence_for_the_same_unit(generated_plan)
         db.session.commit()
     db.session.rollback()
     assert count(Licence) == 1
+
+
+def test_a_line_keeps_the_fulfilment_it_was_ordered_with(pool_plan):
+    make_pool(pool_plan, 2)
+    order = make_order(pool_plan)
+    commit()
+    services.reserve(order.lines[0], 1, until=SOON)
+    pool_plan.fulfilment = Fulfilment.GENERATED  # an admin switches the plan afterwards
+    commit()
+
+    licence = services.issue(order.lines[0])[0]
+    commit()
+
+    assert licence.pool_key is not None
+    assert services.stock(pool_plan).issued == 1 and services.stock(pool_plan).reserved == 0
+
+
+def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan):
+    make_pool(pool_plan, 3)
+    late, current = make_order(pool_plan), make_order(pool_plan)
+    commit()
+    services.reserve(late.lines[0], 1, until=utcnow() - timedelta(minutes=1))
+    services.reserve(current.lines[0], 1, until=SOON)
+    commit()
+
+    freed = services.release_lapsed()
+    commit()
+
+    assert freed == 1
+    assert count(PoolKey, PoolKey.order_line_id == current.lines[0].id) == 1
+    assert count(PoolKey, PoolKey.order_line_id == late.lines[0].id) == 0
+    assert services.issue(late.lines[0])[0].pool_key is not None  # a late payment still works
+
+
+def test_services_refuse_to_join_a_plain_sqlite_transaction(generated_plan):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-specific: PostgreSQL serialises with row locks")
+    order = make_order(generated_plan)
+    db.session.commit()
+    db.session.get(type(order), order.id)  # a read opens a plain (deferred) transaction
+
+    with pytest.raises(RuntimeError, match="write_transaction"):
+        services.issue(order.lines[0])
+    db.session.rollback()
+    assert count(Licence) == 0

@@ -107,3 +107,36 @@ def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app):
     assert len({tuple(r) for r in results}) == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 3
+
+
+def test_issue_and_release_racing_on_a_pool_line_never_lose_or_share_a_key(app):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL-RACE", fulfilment=Fulfilment.POOL)
+        make_pool(plan, 3)
+        order = make_order(plan, quantity=2)
+        db.session.commit()
+        write_transaction()
+        services.reserve(order.lines[0], 2, until=utcnow() + timedelta(minutes=30))
+        db.session.commit()
+        order_id, line_id = order.id, order.lines[0].id
+
+    def issue_or_release(i: int):
+        write_transaction()
+        if i % 2:
+            services.release(db.session.get(type(order), order_id))
+            db.session.commit()
+            return "released"
+        licences = services.issue(db.session.get(OrderLine, line_id))
+        db.session.commit()
+        return sorted(lic.pool_key_id for lic in licences)
+
+    results = run_at_once(app, 10, issue_or_release)
+
+    issued = [r for r in results if isinstance(r, list)]
+    assert len(issued) == 5 and len({tuple(r) for r in issued}) == 1, results
+    with app.app_context():
+        rows = db.session.execute(sa.select(PoolKey.state, PoolKey.order_line_id)).all()
+        licences = db.session.scalars(sa.select(Licence)).all()
+    assert sorted(state for state, _ in rows) == ["available", "issued", "issued"]
+    assert {line for state, line in rows if state == "issued"} == {line_id}
+    assert sorted(lic.pool_key_id for lic in licences) == issued[0]

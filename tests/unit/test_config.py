@@ -81,3 +81,12 @@ def test_settings_are_read_from_the_environment(tmp_path):
     assert config["STORE_NAME"] == "Mi tienda"
     assert config["STORE_PAGE_SIZE"] == 24
     assert config["BABEL_DEFAULT_LOCALE"] == "en"
+
+
+def test_workers_starting_together_share_one_generated_secret(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: load_config({}, tmp_path)["SECRET_KEY"], range(16)))
+    assert len(keys) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no drafts left behind
