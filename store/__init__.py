@@ -13,6 +13,8 @@ from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.licensing.vault import vault_from_config
+from store.mail.transports import transport_from_config
+from store.payments.gateway import register_providers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_RETURN_PATH = 500
@@ -61,22 +63,28 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     app.extensions["store_vault"] = vault_from_config(app.config, Path(app.instance_path))
+    app.extensions["store_mail_transport"] = transport_from_config(
+        app.config, Path(app.instance_path)
+    )
+    register_providers(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
 
 def register_blueprints(app: Flask) -> None:
-    from store import catalogue, site
+    from store import cart, catalogue, checkout, orders, payments, site
 
     # Import every model module so the metadata (and Alembic) sees all tables.
     from store.audit import models as audit_models  # noqa: F401
     from store.catalogue import models as catalogue_models  # noqa: F401
     from store.licensing import models as licensing_models  # noqa: F401
+    from store.mail import models as mail_models  # noqa: F401
     from store.orders import models as order_models  # noqa: F401
+    from store.payments import models as payment_models  # noqa: F401
 
-    app.register_blueprint(site.bp)
-    app.register_blueprint(catalogue.bp)
+    for area in (site, catalogue, cart, checkout, orders, payments):
+        app.register_blueprint(area.bp)
 
 
 def register_templating(app: Flask) -> None:
@@ -96,10 +104,18 @@ def register_templating(app: Flask) -> None:
             # Product texts are written in one language; say so when the page is in another.
             "catalogue_lang": "" if catalogue_locale == locale else catalogue_locale,
             "return_path": _return_path(),
+            "cart_count": _cart_count(),
             "locales": LOCALES,
             # Lets a template show a control only once the feature behind it exists.
             "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
         }
+
+
+def _cart_count() -> int:
+    from store.cart.services import item_count
+    from store.cart.views import current_cart
+
+    return item_count(current_cart())
 
 
 def _return_path() -> str:

@@ -124,3 +124,31 @@ def new_vault_secret() -> None:
     from store.licensing.vault import new_secret
 
     click.echo(new_secret())
+
+
+@store_cli.command("expire-orders")
+def expire_orders_command() -> None:
+    """Expire unpaid orders past their payment window and free their reserved keys."""
+    from store.orders.services import expire_orders
+
+    click.echo(_("Expired orders: %(n)d", n=expire_orders()))
+
+
+@store_cli.command("send-mail")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--interval", default=10, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between rounds when running continuously.")
+def send_mail(once: bool, interval: int) -> None:
+    """Deliver queued emails, retrying failures with backoff."""
+    import time
+
+    from store.mail.services import send_pending
+
+    while True:
+        report = send_pending()
+        if report.sent or report.failed or once:
+            click.echo(_("Sent: %(sent)d, to retry: %(failed)d", sent=report.sent,
+                         failed=report.failed))
+        if once:
+            return
+        time.sleep(interval)

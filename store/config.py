@@ -37,6 +37,23 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_VAULT_KEYS": ("STORE_VAULT_KEYS", str, None),
     "STORE_VAULT_LOOKUP_KEY": ("STORE_VAULT_LOOKUP_KEY", str, None),
     "STORE_IMPORT_BATCH_SIZE": ("STORE_IMPORT_BATCH_SIZE", int, 1000),
+    # Cart, checkout and payments.
+    "STORE_CART_MAX_QUANTITY": ("STORE_CART_MAX_QUANTITY", int, 50),
+    "STORE_CART_MAX_LINES": ("STORE_CART_MAX_LINES", int, 20),
+    "STORE_PAYMENT_WINDOW_MINUTES": ("STORE_PAYMENT_WINDOW_MINUTES", int, 30),
+    "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
+    "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
+    "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),
+    # Email.
+    "STORE_BASE_URL": ("STORE_BASE_URL", str, "http://127.0.0.1:5000"),
+    "STORE_MAIL_TRANSPORT": ("STORE_MAIL_TRANSPORT", str, None),
+    "STORE_MAIL_FROM": ("STORE_MAIL_FROM", str, "Tienda Almiquí <tienda@localhost>"),
+    "STORE_STAFF_EMAIL": ("STORE_STAFF_EMAIL", str, "staff@localhost"),
+    "STORE_SMTP_HOST": ("STORE_SMTP_HOST", str, None),
+    "STORE_SMTP_PORT": ("STORE_SMTP_PORT", int, 587),
+    "STORE_SMTP_USERNAME": ("STORE_SMTP_USERNAME", str, ""),
+    "STORE_SMTP_PASSWORD": ("STORE_SMTP_PASSWORD", str, ""),
+    "STORE_SMTP_STARTTLS": ("STORE_SMTP_STARTTLS", bool, True),
 }
 
 # Languages the interface is translated into; the first is the fallback.
@@ -55,6 +72,8 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         if word in FALSE_WORDS:
             return False
         raise ConfigurationError(f"{name} must be one of 1/0, true/false, yes/no; got {raw!r}")
+    if kind is list:
+        return [item.strip() for item in raw.split(",") if item.strip()]
     if kind is int:
         try:
             value = int(raw)

@@ -72,3 +72,14 @@ def write_transaction() -> None:
             raise RuntimeError("write_transaction() must start the transaction on SQLite")
         return
     session.connection(execution_options={IMMEDIATE_OPTION: True})
+
+
+def begin_write() -> None:
+    """Start a use case's own transaction, serial on SQLite (see ``write_transaction``).
+
+    A view may have read through the session before calling the service; that read-only
+    transaction is ended first (loaded objects simply reload). Only a service that owns
+    its transaction and commits may call this.
+    """
+    db.session.rollback()
+    write_transaction()

@@ -58,7 +58,6 @@ def make_order(plan: Plan, quantity: int = 1, **fields) -> Order:
     n = next(_sequence)
     values = {
         "number": f"T-{n:06d}",
-        "access_token_hash": f"{n:064x}",
         "email": f"buyer{n}@example.test",
         "status": OrderStatus.PENDING_PAYMENT,
         "currency": plan.currency,

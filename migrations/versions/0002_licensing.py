@@ -41,7 +41,6 @@ def upgrade():
     op.create_table('customer_order',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
-    sa.Column('access_token_hash', sa.String(length=64), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('status', sa.Enum('pending_payment', 'paid', 'fulfilled', 'refunded', 'expired', 'cancelled', 'failed', 'needs_attention', name='order_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from store.extensions import db, write_transaction
+from store.extensions import begin_write, db
 from store.licensing import get_vault
 from store.licensing.models import Licence, PoolKey
 from store.licensing.vault import VaultError
@@ -34,7 +34,7 @@ def rotate_keys(
     for model in (PoolKey, Licence):
         done, last_id = 0, 0
         while True:
-            write_transaction()
+            begin_write()
             rows = db.session.scalars(
                 select(model)
                 .where(model.vault_key_id != vault.newest_id, model.id > last_id)

@@ -35,9 +35,11 @@ class Order(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    # SHA-256 of the guest access token; the token itself is only ever in the emailed link.
-    access_token_hash: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254), index=True)
+    full_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    # The checkout form's idempotency key: a second submission finds this order.
+    checkout_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[OrderStatus] = mapped_column(
         db_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING_PAYMENT, index=True
     )
@@ -45,11 +47,15 @@ class Order(db.Model):
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     locale: Mapped[str] = mapped_column(String(8), default="es")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -105,3 +111,17 @@ class OrderLine(db.Model):
             duration_days=plan.duration_days,
             fulfilment=plan.fulfilment,
         )
+
+
+class OrderEvent(db.Model):
+    """One step in an order's timeline: a state change or something worth knowing."""
+
+    __tablename__ = "order_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, redirect, request, session, url_for
+from flask import jsonify, redirect, render_template, session, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +32,11 @@ def readyz():
         log.warning("readiness check failed: database unreachable: %s", error.__class__.__name__)
         return jsonify(status="unavailable", reason="database unreachable"), 503
     return jsonify(status="ok")
+
+
+@bp.get("/terminos")
+def terms():
+    return render_template("site/terms.html")
 
 
 @bp.post("/idioma")

@@ -1,0 +1,92 @@
+"""Cart pages. Changes are POSTs with CSRF; each redirects back to the cart page."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+
+from store.cart import bp, services
+from store.cart.forms import PlanForm, QuantityForm, first_error
+from store.cart.services import CartError
+
+
+def current_cart() -> services.Cart:
+    cart = session.get("cart")
+    return cart if isinstance(cart, dict) else {}
+
+
+def save_cart(cart: services.Cart) -> None:
+    session["cart"] = cart
+    # A new cart means a new checkout: the next order gets a new idempotency key.
+    session["checkout_token"] = secrets.token_urlsafe(24)
+
+
+def _limits() -> dict[str, int]:
+    return {"max_quantity": current_app.config["STORE_CART_MAX_QUANTITY"]}
+
+
+def _apply(form, change) -> None:
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return
+    try:
+        save_cart(change(current_cart()))
+    except CartError as error:
+        flash(str(error.detail), "error")
+
+
+@bp.get("/carrito/")
+def show():
+    view = services.view(current_cart())
+    return render_template("cart/show.html", view=view, max_quantity=_limits()["max_quantity"])
+
+
+@bp.post("/carrito/anadir")
+def add():
+    form = QuantityForm()
+    added = []
+
+    def change(cart):
+        new = services.add(
+            cart, form.plan_id.data, form.quantity.data,
+            max_lines=current_app.config["STORE_CART_MAX_LINES"], **_limits(),
+        )
+        added.append(True)
+        return new
+
+    _apply(form, change)
+    if added:
+        flash(_("Added to your cart."), "success")
+    return redirect(url_for("cart.show"))
+
+
+@bp.post("/carrito/cantidad")
+def update():
+    form = QuantityForm()
+    _apply(form, lambda cart: services.set_quantity(
+        cart, form.plan_id.data, form.quantity.data, **_limits()
+    ))
+    return redirect(url_for("cart.show"))
+
+
+@bp.post("/carrito/quitar")
+def remove():
+    form = PlanForm()
+    _apply(form, lambda cart: services.remove(cart, form.plan_id.data))
+    return redirect(url_for("cart.show"))
+
+
+@bp.post("/carrito/vaciar")
+def empty():
+    # CSRFProtect has already checked the token of every POST.
+    save_cart({})
+    return redirect(url_for("cart.show"))
+
+
+@bp.post("/carrito/aceptar")
+def accept():
+    """The buyer saw the changed prices (or dropped plans) and goes on with today's."""
+    save_cart(services.accept_prices(current_cart(), services.view(current_cart())))
+    return redirect(url_for("checkout.start"))

@@ -1,0 +1,1 @@
+"""Email: an outbox written in the same transaction as the change, delivered by a worker."""

@@ -1,0 +1,129 @@
+"""Order use cases outside checkout and payment: viewing, expiring, access links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from store.dbtypes import utcnow
+from store.errors import NotFound
+from store.extensions import begin_write, db
+from store.licensing import services as licensing
+from store.licensing.models import Licence
+from store.orders.models import Order, OrderLine, OrderStatus
+from store.orders.states import transition
+
+EXPIRY_BATCH = 100
+
+
+def order_access_token(order_number: str) -> str:
+    """The secret that opens a guest's order page: an HMAC of the number, never stored."""
+    digest = hmac.new(
+        str(current_app.config["SECRET_KEY"]).encode(),
+        f"order-access|{order_number}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def order_link(order: Order, *, external: bool = False) -> str:
+    """The order page's address with its access token (for the buyer's email)."""
+    return url_for(
+        "orders.show", number=order.number, t=order_access_token(order.number), _external=external
+    )
+
+
+def may_view(order_number: str, token: str | None, own_numbers: list[str]) -> bool:
+    """The buyer's session placed the order, or the link carries its access token."""
+    if order_number in own_numbers:
+        return True
+    return bool(token) and hmac.compare_digest(token, order_access_token(order_number))
+
+
+@dataclass(frozen=True)
+class LineView:
+    line: OrderLine
+    licences: list[tuple[Licence, str]]  # each licence with its key, decrypted
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order: Order
+    lines: list[LineView]
+
+
+def order_view(order_id: int) -> OrderView:
+    """The order with its lines and current licences, keys decrypted (for its owner only)."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound(_l("This order does not exist."))
+    licences = db.session.scalars(
+        select(Licence)
+        .join(OrderLine)
+        .where(OrderLine.order_id == order.id, Licence.replaced_by_id.is_(None))
+        .order_by(Licence.order_line_id, Licence.unit)
+    ).all()
+    by_line: dict[int, list[tuple[Licence, str]]] = {line.id: [] for line in order.lines}
+    for licence in licences:
+        by_line[licence.order_line_id].append((licence, licensing.reveal(licence)))
+    return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines])
+
+
+def find_order(number: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number[:20]))
+    if order is None:
+        raise NotFound(_l("This order does not exist."))
+    return order
+
+
+def expire_if_due(order: Order, now: datetime | None = None) -> bool:
+    """Expire one unpaid order past its payment window and free its keys; commits.
+
+    Returns True when it expired. Safe to call on every view of the order page.
+    """
+    now = now or utcnow()
+    if order.status != OrderStatus.PENDING_PAYMENT or not order.expires_at or order.expires_at > now:
+        return False
+    begin_write()
+    locked = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
+    expired = _expire(locked, now)
+    db.session.commit()
+    return expired
+
+
+def _expire(order: Order, now: datetime) -> bool:
+    if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > now:
+        return False  # paid or expired meanwhile
+    transition(order, OrderStatus.EXPIRED, "payment window closed")
+    licensing.release(order)
+    return True
+
+
+def expire_orders(now: datetime | None = None) -> int:
+    """Expire every unpaid order past its window and release its keys; returns the count.
+
+    Commits one transaction per batch of orders.
+    """
+    now = now or utcnow()
+    total = 0
+    while True:
+        begin_write()
+        due = db.session.scalars(
+            select(Order)
+            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+            .order_by(Order.id)
+            .limit(EXPIRY_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        expired = sum(_expire(order, now) for order in due)
+        db.session.commit()
+        total += expired
+        if len(due) < EXPIRY_BATCH:
+            return total

@@ -1,0 +1,50 @@
+"""The order state machine: every status change goes through ``transition``.
+
+```
+pending_payment --paid--> paid --issue--> fulfilled --refund--> refunded
+pending_payment --> expired | cancelled | failed | needs_attention
+paid --> needs_attention   (paid but cannot be fulfilled; staff alerted)
+```
+A payment confirmed after the order expired, failed or was cancelled still counts: money
+received moves the order to ``paid`` (then fulfilled, or needs_attention), never silence.
+"""
+
+from __future__ import annotations
+
+from store.orders.models import Order, OrderEvent, OrderStatus
+
+S = OrderStatus
+ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELLED, S.FAILED, S.NEEDS_ATTENTION}),
+    S.EXPIRED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
+    S.FAILED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
+    S.CANCELLED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
+    S.PAID: frozenset({S.FULFILLED, S.NEEDS_ATTENTION}),
+    S.NEEDS_ATTENTION: frozenset({S.FULFILLED, S.REFUNDED}),
+    S.FULFILLED: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+
+
+class InvalidTransition(RuntimeError):
+    """A status change the state machine does not allow: a programming error."""
+
+
+def can_transition(order: Order, target: OrderStatus) -> bool:
+    return target in ALLOWED[order.status]
+
+
+def transition(order: Order, target: OrderStatus, note: str = "") -> None:
+    """Move ``order`` to ``target`` and add the step to its timeline.
+
+    Raises InvalidTransition when the move is not allowed. Runs in the caller's transaction.
+    """
+    if not can_transition(order, target):
+        raise InvalidTransition(f"order {order.number}: {order.status} -> {target}")
+    order.status = target
+    order.events.append(OrderEvent(kind=target.value, note=note[:500]))
+
+
+def note(order: Order, kind: str, text: str = "") -> None:
+    """Add a timeline entry that is not a status change."""
+    order.events.append(OrderEvent(kind=kind, note=text[:500]))

@@ -1,0 +1,63 @@
+"""Payments asked of a provider, and the provider notifications already acted on."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.dbtypes import UTCDateTime, db_enum, utcnow
+from store.extensions import db
+from store.money import Money
+from store.orders.models import Order
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    MISMATCH = "mismatch"  # the provider confirmed another amount or currency
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("provider", "reference", name="uq_payment_provider_reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    # Our reference, sent to the provider and echoed in its notifications.
+    reference: Mapped[str] = mapped_column(String(64))
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # "1 USD = 120.00 CUP" when the provider settles in another currency; None for CUP.
+    exchange_rate: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[PaymentStatus] = mapped_column(
+        db_enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    order: Mapped[Order] = relationship()
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class ProcessedEvent(db.Model):
+    """A provider notification that was acted on; the unique pair makes it act once."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_processed_event_provider_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the raw notification, kept for disputes
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Payment providers behind store.payments.gateway.PaymentProvider."""

@@ -1,0 +1,58 @@
+"""Provider notifications (a JSON API) and the sandbox's test gateway page."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, jsonify, redirect, render_template, request
+from sqlalchemy import select
+
+from store.extensions import csrf, db
+from store.orders.services import order_link
+from store.payments import bp
+from store.payments.forms import SandboxDecisionForm
+from store.payments.gateway import enabled_providers
+from store.payments.models import Payment, PaymentStatus
+from store.payments.services import receive_notification
+
+
+@bp.post("/api/pagos/notificacion/<provider>")
+@csrf.exempt  # providers sign their notifications instead
+def notify(provider: str):
+    outcome = receive_notification(provider, request.get_data(cache=False), request.headers)
+    return jsonify(status=outcome)
+
+
+def _sandbox_payment(reference: str) -> Payment:
+    sandbox = enabled_providers().get("sandbox")
+    payment = db.session.scalar(
+        select(Payment).where(Payment.provider == "sandbox", Payment.reference == reference[:64])
+    )
+    if sandbox is None or payment is None:
+        abort(404)
+    return payment
+
+
+@bp.get("/pago-de-prueba/<reference>")
+def sandbox_gateway(reference: str):
+    payment = _sandbox_payment(reference)
+    return render_template(
+        "payments/sandbox.html", payment=payment, order=payment.order, form=SandboxDecisionForm()
+    )
+
+
+@bp.post("/pago-de-prueba/<reference>")
+def sandbox_decide(reference: str):
+    """Play the provider: send a signed notification through the real endpoint's code path."""
+    payment = _sandbox_payment(reference)
+    form = SandboxDecisionForm()
+    if not form.validate_on_submit() or payment.status != PaymentStatus.PENDING:
+        return redirect(order_link(payment.order))
+    sandbox = enabled_providers()["sandbox"]
+    body, headers = sandbox.notification(
+        event_id=f"sbx_{uuid.uuid4().hex}", reference=payment.reference,
+        outcome=form.decision.data, amount=payment.amount,
+    )
+    order = payment.order
+    receive_notification("sandbox", body, headers)
+    return redirect(order_link(order))
