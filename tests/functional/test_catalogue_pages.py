@@ -263,10 +263,11 @@ def test_product_page_in_english_translates_durations_and_devices(client):
 
 
 @pytest.mark.usefixtures("demo")
-def test_no_add_to_cart_button_ships_before_the_cart_exists(app, client):
+def test_every_plan_on_the_product_page_has_an_add_to_cart_form(app, client):
     html = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
-    assert "cart.add" not in app.view_functions
-    assert "Añadir al carrito" not in html and "<form method=\"post\" action=\"/carrito" not in html
+    forms = re.findall(r'<form method="post" action="/carrito/anadir">(.*?)</form>', html, re.S)
+    assert len(forms) == 4
+    assert all('name="quantity" value="1"' in form and "Añadir al carrito" in form for form in forms)
 
 
 def test_inactive_products_and_plans_are_never_shown(app, client):

@@ -51,18 +51,52 @@ def test_create_app_refuses_production_without_vault_secrets(tmp_path):
     assert not (tmp_path / "vault.json").exists()
 
 
-def test_production_starts_with_every_secret_set(tmp_path):
+def production_config(tmp_path, **extra) -> dict:
     from store.licensing.vault import new_secret
 
-    app = create_app(
-        {
-            "STORE_ENV": "production",
-            "STORE_SECRET_KEY": "s" * 48,
-            "STORE_INSTANCE_PATH": str(tmp_path),
-            "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
-            "STORE_VAULT_KEYS": f"2026a:{new_secret()}",
-            "STORE_VAULT_LOOKUP_KEY": new_secret(),
-        }
-    )
+    return {
+        "STORE_ENV": "production",
+        "STORE_SECRET_KEY": "s" * 48,
+        "STORE_INSTANCE_PATH": str(tmp_path),
+        "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
+        "STORE_VAULT_KEYS": f"2026a:{new_secret()}",
+        "STORE_VAULT_LOOKUP_KEY": new_secret(),
+        "STORE_SMTP_HOST": "smtp.example.test",
+        **extra,
+    }
+
+
+def test_production_refuses_the_sandbox_payment_provider_unless_allowed(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_ALLOW_SANDBOX_IN_PRODUCTION"):
+        create_app(production_config(tmp_path))
+    app = create_app(production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1"))
+    assert list(app.extensions["store_payment_providers"]) == ["sandbox"]
+
+
+def test_production_starts_with_every_secret_set(tmp_path):
+    from store.mail.transports import SmtpTransport
+
+    app = create_app(production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1"))
     assert app.extensions["store_vault"].newest_id == "2026a"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert isinstance(app.extensions["store_mail_transport"], SmtpTransport)
+
+
+def test_production_needs_an_smtp_host_for_email(tmp_path):
+    config = production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1")
+    del config["STORE_SMTP_HOST"]
+    with pytest.raises(ConfigurationError, match="STORE_SMTP_HOST"):
+        create_app(config)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("STORE_PAYMENT_PROVIDERS", "sandbox,paypal", "known providers: sandbox"),
+        ("STORE_PAYMENT_PROVIDERS", " , ", "at least one provider"),
+        ("STORE_MAIL_TRANSPORT", "pigeon", "STORE_MAIL_TRANSPORT must be smtp, file or memory"),
+    ],
+)
+def test_unknown_providers_and_transports_stop_start_up(tmp_path, setting, value, message):
+    with pytest.raises(ConfigurationError, match=message):
+        create_app({"STORE_INSTANCE_PATH": str(tmp_path), "STORE_SECRET_KEY": "x", setting: value})
