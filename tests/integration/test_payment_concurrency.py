@@ -1,0 +1,70 @@
+"""Concurrency at the till: simultaneous confirmations and simultaneous checkouts.
+
+Run on the suite's database: SQLite locally, PostgreSQL in CI (STORE_REQUIRE_PG=1).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from store.catalogue.models import Fulfilment
+from store.checkout.services import Buyer, place_order
+from store.extensions import db
+from store.licensing.models import Licence, PoolKey, PoolKeyState
+from store.licensing.services import OutOfStock
+from store.mail.models import OutboxMessage
+from store.orders.models import Order, OrderStatus
+from tests.factories import make_plan, make_pool, make_product
+from tests.integration.test_licensing_concurrency import run_at_once
+from tests.integration.test_payments import WINDOW, checkout, notify
+
+
+def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="GEN", price_minor=5000)
+        db.session.commit()
+        plan_id = plan.id
+    order_id, reference = checkout(app, {str(plan_id): {"q": 2, "p": 5000}})
+
+    # Half repeat one event id, half are distinct events for the same payment.
+    results = run_at_once(
+        app, 20, lambda i: notify(app, reference, event="evt-same" if i % 2 else f"evt-{i}")
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert results.count("fulfilled") == 1
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 2
+        emails = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "order_delivery")
+        )
+        assert emails == 1
+
+
+def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL", price_minor=3000,
+                         fulfilment=Fulfilment.POOL)
+        make_pool(plan, 3)
+        db.session.commit()
+        cart = {str(plan.id): {"q": 1, "p": 3000}}
+
+    def buy(i: int):
+        return place_order(
+            cart=cart, buyer=Buyer(f"buyer{i}@example.com", f"Buyer {i}"),
+            checkout_token=f"checkout-token-{i:04d}", locale="es", payment_window=WINDOW,
+        ).order.id
+
+    results = run_at_once(app, 5, buy)
+
+    placed = [r for r in results if isinstance(r, int)]
+    sold_out = [r for r in results if isinstance(r, OutOfStock)]
+    assert (len(placed), len(sold_out)) == (3, 2), results
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
+        holders = db.session.scalars(
+            sa.select(PoolKey.order_line_id).where(PoolKey.state == PoolKeyState.RESERVED)
+        ).all()
+        assert len(holders) == len(set(holders)) == 3
