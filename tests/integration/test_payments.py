@@ -270,3 +270,36 @@ def test_money_for_an_order_already_paid_alerts_staff_without_reissuing(app, pla
     state = order_state(app, order_id)
     assert state["status"] == OrderStatus.FULFILLED
     assert (state["licences"], state["emails"], state["alerts"]) == (1, 1, 1)
+
+
+def test_expire_orders_expires_only_overdue_unpaid_orders_and_frees_their_keys(app, plans):
+    overdue, _ = checkout(app, cart_of(plans, pool=2), token="overdue-order-00001")
+    paid, reference = checkout(app, cart_of(plans, gen=1), token="paid-order-0000001")
+    notify(app, reference)
+    with app.app_context():
+        db.session.get(Order, overdue).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.get(Order, paid).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["store", "expire-orders"])
+    again = app.test_cli_runner().invoke(args=["store", "expire-orders"])
+
+    assert result.exit_code == 0 and "Pedidos vencidos: 1" in result.output
+    assert "Pedidos vencidos: 0" in again.output
+    with app.app_context():
+        assert db.session.get(Order, overdue).status == OrderStatus.EXPIRED
+        assert db.session.get(Order, paid).status == OrderStatus.FULFILLED
+        assert count(PoolKey, PoolKey.state == PoolKeyState.AVAILABLE) == 3
+
+
+def test_a_new_payment_cannot_start_once_the_window_closed(app, plans):
+    from store.payments.services import OrderNotPayable
+
+    order_id, _ = checkout(app, cart_of(plans, gen=1))
+    with app.test_request_context():
+        order = db.session.get(Order, order_id)
+        order.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        with pytest.raises(OrderNotPayable):
+            begin_payment(order, "sandbox")
+        assert count(Payment) == 1
