@@ -44,7 +44,7 @@ translations: $(COMPILED)
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project store --copyright-holder "Licence store contributors" -o store/messages.pot .
-	$(BIN)/pybabel update -i store/messages.pot -d store/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i store/messages.pot -d store/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) $(COMPILED) .pytest_cache
