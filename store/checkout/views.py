@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from store.cart import services as cart_services
 from store.cart.views import current_cart, save_cart
@@ -33,19 +34,13 @@ def _form() -> CheckoutForm:
 def start():
     view = cart_services.view(current_cart())
     if not view.lines:
-        flash(_empty_message(), "error")
+        flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
     form = _form()
     if form.validate_on_submit():
         return _place(form)
     status = 400 if form.is_submitted() else 200
     return render_template("checkout/form.html", form=form, view=view), status
-
-
-def _empty_message() -> str:
-    from flask_babel import gettext
-
-    return gettext("Your cart is empty.")
 
 
 def _place(form: CheckoutForm):

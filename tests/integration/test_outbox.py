@@ -16,8 +16,7 @@ from store.mail.models import OutboxMessage, OutboxStatus
 from store.mail.services import send_pending
 from store.mail.transports import FileTransport, MemoryTransport
 from store.orders.models import Order
-from tests.factories import make_plan, make_product
-from tests.integration.test_payments import checkout, notify
+from tests.integration.test_payments import checkout_generated, notify
 
 
 class BrokenSmtp:
@@ -33,11 +32,7 @@ class BrokenSmtp:
 
 @pytest.fixture
 def paid_order(app):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="GEN", price_minor=5000)
-        db.session.commit()
-        plan_id = plan.id
-    order_id, reference = checkout(app, {str(plan_id): {"q": 2, "p": 5000}})
+    order_id, reference = checkout_generated(app, quantity=2)
     notify(app, reference)
     return order_id
 
@@ -68,11 +63,7 @@ def test_the_outbox_row_holds_no_key_only_what_to_render(app, paid_order):
 
 
 def test_an_order_placed_in_english_gets_its_email_in_english(app):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="GEN", price_minor=5000)
-        db.session.commit()
-        plan_id = plan.id
-    _order_id, reference = checkout(app, {str(plan_id): {"q": 1, "p": 5000}}, locale="en")
+    _order_id, reference = checkout_generated(app, locale="en")
     notify(app, reference)
     transport = MemoryTransport()
     with app.app_context():
@@ -130,11 +121,7 @@ def test_the_send_mail_command_delivers_once_and_exits(make_app, paid_order):
 
 
 def test_a_staff_alert_names_the_order_and_the_reason(app):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="GEN", price_minor=5000)
-        db.session.commit()
-        plan_id = plan.id
-    order_id, reference = checkout(app, {str(plan_id): {"q": 1, "p": 5000}})
+    order_id, reference = checkout_generated(app)
     from store.money import Money
 
     notify(app, reference, amount=Money(1, "CUP"))

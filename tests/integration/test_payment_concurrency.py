@@ -16,15 +16,11 @@ from store.mail.models import OutboxMessage
 from store.orders.models import Order, OrderStatus
 from tests.factories import make_plan, make_pool, make_product
 from tests.integration.test_licensing_concurrency import run_at_once
-from tests.integration.test_payments import WINDOW, checkout, notify
+from tests.integration.test_payments import WINDOW, checkout_generated, notify
 
 
 def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="GEN", price_minor=5000)
-        db.session.commit()
-        plan_id = plan.id
-    order_id, reference = checkout(app, {str(plan_id): {"q": 2, "p": 5000}})
+    order_id, reference = checkout_generated(app, quantity=2)
 
     # Half repeat one event id, half are distinct events for the same payment.
     results = run_at_once(

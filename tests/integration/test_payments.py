@@ -41,6 +41,15 @@ def plans(app):
         return {"gen": generated.id, "pool": pool.id}
 
 
+def checkout_generated(app, quantity: int = 1, locale: str = "es") -> tuple[int, str]:
+    """Checkout of ``quantity`` licences of a new 50.00 CUP generated plan."""
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku=f"GEN-{locale}", price_minor=5000)
+        db.session.commit()
+        cart = {str(plan.id): {"q": quantity, "p": 5000}}
+    return checkout(app, cart, locale=locale)
+
+
 def count(model, *where) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
