@@ -21,7 +21,8 @@ class QuantityForm(PlanForm):
         _l("Quantity"),
         validators=[
             InputRequired(_l("Enter how many you want.")),
-            NumberRange(1, MAX_ID, _l("The quantity must be a whole number of at least 1.")),
+            # The upper limit is a store setting, checked (with its own message) by the service.
+            NumberRange(min=1, message=_l("The quantity must be a whole number of at least 1.")),
         ],
     )
 

@@ -85,9 +85,10 @@ def receive_notification(provider_name: str, body: bytes, headers: Mapping[str, 
         outcome = confirm_payment(provider.name, event, body.decode("utf-8", "replace"))
         db.session.commit()
     except IntegrityError:
-        # The same event committed first in a concurrent request: it has been acted on.
         db.session.rollback()
-        return "duplicate"
+        if _already_processed(provider.name, event.event_id):
+            return "duplicate"  # the same event committed first in a concurrent request
+        raise  # anything else is a real failure: the provider will send it again
     except BaseException:
         db.session.rollback()
         raise
@@ -103,12 +104,7 @@ def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
     if payment is None:
         raise NotFound(_l("Unknown payment."))
     order = db.session.scalar(select(Order).where(Order.id == payment.order_id).with_for_update())
-    seen = db.session.scalar(
-        select(ProcessedEvent.id).where(
-            ProcessedEvent.provider == provider_name, ProcessedEvent.event_id == event.event_id
-        )
-    )
-    if seen is not None:
+    if _already_processed(provider_name, event.event_id):
         return "duplicate"
     outcome = _act(order, payment, event)
     db.session.add(ProcessedEvent(
@@ -117,6 +113,14 @@ def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
     ))
     db.session.flush()
     return outcome
+
+
+def _already_processed(provider_name: str, event_id: str) -> bool:
+    return db.session.scalar(
+        select(ProcessedEvent.id).where(
+            ProcessedEvent.provider == provider_name, ProcessedEvent.event_id == event_id
+        )
+    ) is not None
 
 
 def _act(order: Order, payment: Payment, event: PaymentEvent) -> str:
