@@ -42,7 +42,8 @@ translations: $(COMPILED)
 
 # For developers: collect new UI strings into the template and merge them into each .po.
 i18n-extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ln:1,2 -k lazy_ngettext:1,2 \
+		--no-location --sort-output \
 		--project store --copyright-holder "Licence store contributors" -o store/messages.pot .
 	$(BIN)/pybabel update -i store/messages.pot -d store/translations --no-fuzzy-matching --ignore-obsolete
 

@@ -26,7 +26,8 @@ class CheckoutForm(FlaskForm):
     )
     full_name = StringField(
         _l("Full name"),
-        validators=[InputRequired(_l("Enter your name.")), Length(max=120)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
     )
     phone = TelField(
         _l("Phone (optional)"),

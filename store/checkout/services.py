@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from store.cart import services as cart_services
@@ -23,6 +22,7 @@ from store.licensing import services as licensing
 from store.licensing.keys import ALPHABET
 from store.money import Money
 from store.orders.models import Order, OrderLine, OrderStatus
+from store.orders.services import find_order_by_checkout_token
 from store.orders.states import note
 
 
@@ -50,10 +50,6 @@ def new_order_number() -> str:
     """A random, human-friendly number such as A-7KQ2-M9XD (not guessable, no look-alikes)."""
     symbols = "".join(secrets.choice(ALPHABET) for _ in range(8))
     return f"A-{symbols[:4]}-{symbols[4:]}"
-
-
-def _existing(checkout_token: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
 
 
 def _priced_lines(cart: cart_services.Cart) -> list[cart_services.CartLine]:
@@ -97,7 +93,7 @@ def place_order(
     expires = now + payment_window
     try:
         begin_write()
-        existing = _existing(checkout_token)
+        existing = find_order_by_checkout_token(checkout_token)
         if existing is not None:
             return PlacedOrder(existing, created=False)
         order = _new_order(buyer, _priced_lines(cart), token=checkout_token, locale=locale,
@@ -108,7 +104,7 @@ def place_order(
     except IntegrityError:
         # The same checkout committed first (a double click racing on PostgreSQL).
         db.session.rollback()
-        existing = _existing(checkout_token)
+        existing = find_order_by_checkout_token(checkout_token)
         if existing is None:
             raise
         return PlacedOrder(existing, created=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -15,7 +15,8 @@ from store.checkout import bp
 from store.checkout.forms import CheckoutForm
 from store.checkout.services import Buyer, CartNeedsReview, place_order
 from store.licensing.services import OutOfStock
-from store.orders.services import expire_orders, order_link
+from store.orders.models import Order
+from store.orders.services import expire_orders, find_order_by_checkout_token, order_link
 from store.orders.views import remember_order
 from store.payments.gateway import PaymentProviderError, enabled_providers
 from store.payments.services import begin_payment
@@ -32,6 +33,9 @@ def _form() -> CheckoutForm:
 
 @bp.route("/caja/", methods=["GET", "POST"])
 def start():
+    placed = _already_placed(request.form.get("checkout_token", ""))
+    if placed is not None:  # a second click or tab: the order exists, go to it
+        return redirect(order_link(placed))
     view = cart_services.view(current_cart())
     if not view.lines:
         flash(_("Your cart is empty."), "error")
@@ -43,9 +47,18 @@ def start():
     return render_template("checkout/form.html", form=form, view=view), status
 
 
+def _already_placed(token: str) -> Order | None:
+    """The order this browser already placed with ``token``, if any."""
+    if request.method != "POST" or not token:
+        return None
+    order = find_order_by_checkout_token(token[:64])
+    mine = session.get("orders", [])
+    return order if order is not None and order.number in mine else None
+
+
 def _place(form: CheckoutForm):
     expire_orders()  # frees keys held by abandoned orders before reserving new ones
-    buyer = Buyer(form.email.data, form.full_name.data.strip(), (form.phone.data or "").strip())
+    buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip())
     try:
         placed = place_order(
             cart=current_cart(), buyer=buyer, checkout_token=form.checkout_token.data,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select, update
 
 from store.audit.models import record
@@ -40,9 +41,10 @@ class OutOfStock(StoreError):
 
     def __init__(self, plan: Plan, requested: int, available: int) -> None:
         super().__init__(
-            _l(
-                "Only %(available)d licences of “%(plan)s” are left; you asked for %(requested)d.",
-                available=available,
+            _ln(
+                "Only %(num)d licence of “%(plan)s” is left; you asked for %(requested)d.",
+                "Only %(num)d licences of “%(plan)s” are left; you asked for %(requested)d.",
+                available,
                 plan=plan.name,
                 requested=requested,
             )

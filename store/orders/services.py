@@ -44,7 +44,8 @@ def may_view(order_number: str, token: str | None, own_numbers: list[str]) -> bo
     """The buyer's session placed the order, or the link carries its access token."""
     if order_number in own_numbers:
         return True
-    return bool(token) and hmac.compare_digest(token, order_access_token(order_number))
+    expected = order_access_token(order_number).encode()
+    return bool(token) and hmac.compare_digest(str(token).encode(), expected)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def find_order(number: str) -> Order:
     if order is None:
         raise NotFound(_l("This order does not exist."))
     return order
+
+
+def find_order_by_checkout_token(token: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.checkout_token == token))
 
 
 def expire_if_due(order: Order, now: datetime | None = None) -> bool:

@@ -47,7 +47,8 @@ def session_state(client) -> tuple[dict, str | None]:
 
 
 def flashes(html: str, category: str = "error") -> list[str]:
-    return [unescape(m) for m in re.findall(rf'class="flash flash-{category}" role="status">(.*?)</p>', html)]
+    found = re.findall(rf'class="flash flash-{category}" role="status">(.*?)</p>', html)
+    return [unescape(message) for message in found]
 
 
 def text(html: str) -> str:
@@ -79,7 +80,8 @@ def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_databas
     assert session_state(client)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
     html = cart_page(client)
     assert flashes(html, "success") == ["Añadido a tu carrito."]
-    assert "Almiquí Hogar — 1 año · 1 PC 50.00 CUP Cantidad Actualizar 50.00 CUP Quitar" in text(html)
+    line = "Almiquí Hogar — 1 año · 1 PC 50.00 CUP Cantidad Actualizar 50.00 CUP Quitar"
+    assert line in text(html)
     assert "Total 50.00 CUP" in text(html)
     assert 'href="/caja/">Pagar</a>' in html
 
@@ -142,9 +144,7 @@ def test_emptying_the_cart_removes_every_line_and_a_new_checkout_begins(client, 
         ("one_year", "abc", "No es un valor entero válido."),
         ("one_year", "1.5", "No es un valor entero válido."),
         ("one_year", "", "Escribe cuántas quieres."),
-        pytest.param("one_year", str(10**30), QUANTITY_1_TO_50, marks=pytest.mark.xfail(
-            reason="BUG: store/cart/forms.py:24 answers a huge quantity with the 'at least "
-                   "1' message instead of the 1..50 limit", strict=True)),
+        ("one_year", str(10**30), QUANTITY_1_TO_50),
         ("unknown", "1", NOT_ON_SALE),
         ("withdrawn", "1", NOT_ON_SALE),
         ("hidden_product", "1", NOT_ON_SALE),
@@ -165,16 +165,6 @@ def test_an_addition_out_of_limits_is_refused_with_a_message_and_changes_nothing
     assert session_state(client) == before
     html = cart_page(client)
     assert flashes(html) == [message] and flashes(html, "success") == []
-
-
-def test_a_huge_quantity_is_refused_and_changes_nothing(client, plans):
-    add(client, plans["one_year"])
-    before = session_state(client)
-
-    add(client, plans["two_years"], str(10**30))
-
-    assert session_state(client) == before
-    assert len(flashes(cart_page(client))) == 1
 
 
 def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, client):
@@ -200,6 +190,7 @@ def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, clien
     [
         ("one_year", "0", QUANTITY_AT_LEAST_1),
         ("one_year", "51", QUANTITY_1_TO_50),
+        ("one_year", str(10**30), QUANTITY_1_TO_50),
         ("one_year", "abc", "No es un valor entero válido."),
         ("two_years", "2", "Ese plan no está en tu carrito."),
     ],
@@ -240,7 +231,9 @@ def test_a_changed_price_is_flagged_and_checkout_waits_until_the_buyer_accepts_i
     assert "Total 120.00 CUP" in text(html) and 'href="/caja/">Pagar</a>' not in html
     assert "Aceptar los precios actuales y pagar" in html
     assert refused.headers["Location"] == "/carrito/"
-    assert flashes(refusal) == ["Algunos precios o planes de tu carrito cambiaron. Revisa tu carrito."]
+    assert flashes(refusal) == [
+        "Algunos precios o planes de tu carrito cambiaron. Revisa tu carrito."
+    ]
     assert accepted.headers["Location"] == "/caja/"
     assert placed.headers["Location"].startswith("/pago-de-prueba/")
     with app.app_context():
@@ -260,7 +253,8 @@ def test_a_withdrawn_plan_in_the_cart_is_flagged_and_left_out_of_the_order(app, 
     client.post("/carrito/aceptar")
     placed = client.post("/caja/", data={**BUYER, "checkout_token": session_state(client)[1]})
 
-    assert "2 años · 1 PC Este plan ya no está a la venta y no se incluirá en el pedido." in text(html)
+    flagged = "2 años · 1 PC Este plan ya no está a la venta y no se incluirá en el pedido."
+    assert flagged in text(html)
     assert "Total 50.00 CUP" in text(html)
     assert refused.headers["Location"] == "/carrito/"
     assert placed.headers["Location"].startswith("/pago-de-prueba/")

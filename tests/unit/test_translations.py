@@ -17,7 +17,10 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 def extracted_ids() -> set:
     with open(ROOT / "babel.cfg") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+        "_ln": (1, 2), "lazy_ngettext": (1, 2),
+    }
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=keywords

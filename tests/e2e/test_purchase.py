@@ -1,0 +1,92 @@
+"""A customer buys a licence in a real browser, with JavaScript switched off (issue 4, §6)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from store.catalogue.demo import seed_demo_catalogue
+from store.extensions import db
+from store.mail.services import send_pending
+from store.orders.models import Order, OrderStatus
+
+pytestmark = pytest.mark.e2e
+
+KEY = re.compile(r"^(?:[0-9A-Y]{4}-){7}[0-9A-Y]{4}$")
+
+
+@pytest.fixture
+def app(make_app):
+    """The demo store, keeping sent emails in memory; conftest's live_server serves it."""
+    app = make_app(STORE_MAIL_TRANSPORT="memory")
+    with app.app_context():
+        seed_demo_catalogue()
+    return app
+
+
+def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
+    app, browser, live_server, screenshots
+):
+    context = browser.new_context(java_script_enabled=False, locale="es-CU")
+    page = context.new_page()
+
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Licencias de antivirus, pagadas en pesos cubanos"
+    screenshots(page, "home")
+
+    page.get_by_role("searchbox", name="Buscar productos").fill("hogar")
+    page.get_by_role("button", name="Buscar", exact=True).click()
+    page.get_by_role("link", name="Almiquí Antivirus Hogar").click()
+    assert page.title() == "Almiquí Antivirus Hogar · Tienda Almiquí"
+    screenshots(page, "product")
+
+    plan_header = page.get_by_role("rowheader", name="1 año · 1 PC", exact=True)
+    row = page.get_by_role("row").filter(has=plan_header)
+    assert "50.00 CUP" in row.inner_text()
+    row.get_by_role("button", name="Añadir al carrito").click()
+    assert urlsplit(page.url).path == "/carrito/"
+    assert page.get_by_text("Añadido a tu carrito.").is_visible()
+    assert page.locator(".cart-count").inner_text() == "1"
+    assert "50.00 CUP" in page.locator("tfoot").inner_text()
+    screenshots(page, "cart")
+
+    page.get_by_role("link", name="Pagar", exact=True).click()
+    page.get_by_label("Correo electrónico").fill("ana@example.com")
+    page.get_by_label("Nombre y apellidos").fill("Ana Pérez")
+    assert page.get_by_label("Pago de prueba (sandbox)").is_checked()
+    page.get_by_label("Acepto las condiciones de venta").check()
+    screenshots(page, "checkout")
+
+    page.get_by_role("button", name="Hacer el pedido y pagar 50.00 CUP").click()
+    assert page.get_by_role("heading", name="Pasarela de pago de prueba").is_visible()
+    assert page.locator(".amount").inner_text() == "50.00 CUP"
+    screenshots(page, "sandbox-gateway")
+
+    page.get_by_role("button", name="Aprobar el pago").click()
+    assert urlsplit(page.url).path.startswith("/pedido/")
+    assert page.get_by_role("status").filter(has_text="Pagado.").is_visible()
+    keys = page.locator("code.licence-key").all_inner_texts()
+    screenshots(page, "order")
+    context.close()
+
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order)).one()
+        number, status = order.number, order.status
+        send_pending()
+    emails = app.extensions["store_mail_transport"].sent
+
+    assert status == OrderStatus.FULFILLED and f"/pedido/{number}/" in page.url
+    assert len(keys) == 1 and KEY.match(keys[0])
+    assert len(emails) == 1 and emails[0]["To"] == "ana@example.com"
+    text = emails[0].get_body(preferencelist=("plain",)).get_content()
+    html = emails[0].get_body(preferencelist=("html",)).get_content()
+    assert keys[0] in text and keys[0] in html
+    assert urlsplit(page.url).query in text  # the emailed link opens the same order page
+    assert [p.name for p in screenshots.taken] == [
+        "01-home.png", "02-product.png", "03-cart.png", "04-checkout.png",
+        "05-sandbox-gateway.png", "06-order.png",
+    ]
+    assert all(p.stat().st_size > 0 for p in screenshots.taken)

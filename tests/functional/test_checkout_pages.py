@@ -1,0 +1,360 @@
+"""Checkout, the sandbox gateway and the order page through the test client."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+
+from store.catalogue.models import Fulfilment
+from store.extensions import db
+from store.licensing.models import Licence, PoolKey, PoolKeyState
+from store.mail.models import OutboxMessage
+from store.mail.services import send_pending
+from store.money import Money
+from store.orders.models import Order, OrderStatus
+from store.orders.services import order_access_token
+from store.payments.models import Payment, PaymentStatus, ProcessedEvent
+from tests.factories import make_pool, make_product
+
+BUYER = {"email": "ana@example.com", "full_name": "Ana Pérez", "phone": "+53 5 123 4567",
+         "payment_method": "sandbox", "accept_terms": "y"}
+KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(STORE_MAIL_TRANSPORT="memory")
+
+
+@pytest.fixture
+def plans(app) -> dict[str, int]:
+    with app.app_context():
+        product = make_product(name="Almiquí Hogar", plans=[
+            {"name": "1 año · 1 PC", "price_minor": 5000},
+            {"name": "Servidor", "price_minor": 15000, "fulfilment": Fulfilment.POOL},
+        ])
+        db.session.flush()
+        make_pool(product.plans[1], 2)
+        db.session.commit()
+        return {"generated": product.plans[0].id, "pool": product.plans[1].id}
+
+
+def add(client, plan_id: int, quantity: int = 1) -> None:
+    response = client.post("/carrito/anadir", data={"plan_id": plan_id, "quantity": quantity})
+    assert response.headers["Location"] == "/carrito/"
+
+
+def checkout_token(client) -> str:
+    html = client.get("/caja/").get_data(as_text=True)
+    return re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', html)[1]
+
+
+def place(client, **fields):
+    """Submit the checkout form as the page renders it, with ``fields`` changed."""
+    data = {**BUYER, "checkout_token": checkout_token(client), **fields}
+    return client.post("/caja/", data={k: v for k, v in data.items() if v is not None})
+
+
+def buy(client, plan_id: int, quantity: int = 1, decision: str = "approved") -> str:
+    """Add, check out and answer on the sandbox gateway; return the order page's address."""
+    add(client, plan_id, quantity)
+    gateway = place(client).headers["Location"]
+    return client.post(gateway, data={"decision": decision}).headers["Location"]
+
+
+def delivered(app) -> list:
+    with app.app_context():
+        send_pending()
+    return app.extensions["store_mail_transport"].sent
+
+
+def plain_text(email) -> str:
+    return email.get_body(preferencelist=("plain",)).get_content()
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def flashes(client) -> list[str]:
+    html = client.get("/carrito/").get_data(as_text=True)
+    found = re.findall(r'class="flash flash-error" role="status">(.*?)</p>', html)
+    return [unescape(message) for message in found]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "ana@", "Escribe un correo válido, como ana@example.com."),
+        ("email", "ana example.com", "Escribe un correo válido, como ana@example.com."),
+        ("email", None, "Escribe tu correo electrónico."),
+        ("full_name", None, "Escribe tu nombre."),
+        ("full_name", "   ", "Escribe tu nombre."),
+        ("phone", "llámame", "Usa solo cifras, espacios y + ( ) -."),
+        ("accept_terms", None, "Acepta las condiciones de venta para continuar."),
+        ("payment_method", "paypal", "Opción inválida."),
+        ("payment_method", None, "Elige cómo pagar."),
+    ],
+)
+def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no_order(
+    app, client, plans, field, value, message
+):
+    add(client, plans["generated"])
+
+    response = place(client, **{field: value})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'<p class="field-error">{message}</p>' in unescape(html)
+    assert "Hacer el pedido y pagar 50.00 CUP" in html
+    assert count(app, Order) == 0
+    with client.session_transaction() as session:
+        assert session["cart"] == {str(plans["generated"]): {"q": 1, "p": 5000}}
+
+
+def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(app, client, plans):
+    add(client, plans["generated"], 2)
+    gateway = place(client).headers["Location"]
+    gateway_html = client.get(gateway).get_data(as_text=True)
+    approved = client.post(gateway, data={"decision": "approved"})
+    order_html = client.get(approved.headers["Location"]).get_data(as_text=True)
+
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order)).one()
+        number, status, total = order.number, order.status, order.total_minor
+        queued = db.session.scalars(sa.select(OutboxMessage.kind)).all()
+    keys = KEY.findall(order_html)
+    emails = delivered(app)
+
+    assert gateway.startswith("/pago-de-prueba/")
+    assert "PASARELA DE PAGO DE PRUEBA" in gateway_html and f"Pedido {number}" in gateway_html
+    assert '<p class="amount"><span class="price">100.00 CUP</span></p>' in gateway_html
+    assert approved.headers["Location"].startswith(f"/pedido/{number}/?t=")
+    assert status == OrderStatus.FULFILLED and total == 10000
+    assert "Pagado. Tus claves de licencia están abajo; también las enviamos a ana@example.com." \
+        in order_html
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert queued == ["order_delivery"]
+    assert len(emails) == 1 and emails[0]["To"] == "ana@example.com"
+    assert emails[0]["Subject"] == f"Tus licencias – pedido {number}"
+    assert all(key in plain_text(emails[0]) for key in keys)
+    assert "Total pagado: 100.00 CUP" in plain_text(emails[0])
+    with client.session_transaction() as session:
+        assert session["cart"] == {}
+
+
+def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, client, plans):
+    add(client, plans["pool"])
+    gateway = place(client).headers["Location"]
+    with app.app_context():
+        states = db.session.scalars(sa.select(PoolKey.state).order_by(PoolKey.id)).all()
+    assert states == [PoolKeyState.RESERVED, PoolKeyState.AVAILABLE]
+
+    page = client.get(client.post(gateway, data={"decision": "declined"}).headers["Location"])
+
+    html = page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(Order.status)).one() == OrderStatus.FAILED
+        assert db.session.scalars(sa.select(Payment.status)).one() == PaymentStatus.DECLINED
+        keys = db.session.scalars(sa.select(PoolKey)).all()
+        assert all(k.state == PoolKeyState.AVAILABLE and k.order_line_id is None for k in keys)
+    assert "El pago fue rechazado. No se cobró nada." in html and KEY.findall(html) == []
+    assert count(app, Licence) == 0 and count(app, OutboxMessage) == 0
+
+
+def test_submitting_the_same_checkout_twice_places_one_order(app, client, plans):
+    add(client, plans["generated"])
+    data = {**BUYER, "checkout_token": checkout_token(client)}
+
+    first = client.post("/caja/", data=data)
+    second = client.post("/caja/", data=data)
+
+    assert first.headers["Location"].startswith("/pago-de-prueba/")
+    assert second.status_code == 302
+    assert count(app, Order) == 1 and count(app, Payment) == 1
+
+
+def test_a_repeated_checkout_submission_leads_to_the_order_it_placed(app, client, plans):
+    add(client, plans["generated"])
+    data = {**BUYER, "checkout_token": checkout_token(client)}
+    client.post("/caja/", data=data)
+
+    second = client.post("/caja/", data=data)
+
+    with app.app_context():
+        number = db.session.scalars(sa.select(Order.number)).one()
+    assert second.headers["Location"].startswith(f"/pedido/{number}/")
+
+
+@pytest.fixture
+def paid_order(app, client, plans) -> dict:
+    """A fulfilled order of the ``client`` session, its keys and the link from its email."""
+    page = buy(client, plans["generated"])
+    number = re.search(r"/pedido/([^/]+)/", page)[1]
+    link = re.search(r"http://127\.0\.0\.1:5000(/pedido/\S+)", plain_text(delivered(app)[0]))[1]
+    with app.app_context():
+        other_token = order_access_token("A-0000-0000")
+    keys = KEY.findall(client.get(page).get_data(as_text=True))
+    assert len(keys) == 1
+    return {"number": number, "link": link, "keys": keys, "other_token": other_token}
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("buyer", "/pedido/{number}/", 200),
+        ("stranger", "{link}", 200),
+        ("stranger", "/pedido/{number}/", 404),
+        ("stranger", "/pedido/{number}/?t=", 404),
+        ("stranger", "/pedido/{number}/?t=wrong-token", 404),
+        ("stranger", "/pedido/{number}/?t={other_token}", 404),
+        ("stranger", "/pedido/A-0000-0000/?t={other_token}", 404),
+        ("stranger", "/pedido/{number}/?t=%C3%B1", 404),
+    ],
+    ids=["buyer-session", "emailed-link", "no-token", "empty-token", "wrong-token",
+         "other-orders-token", "unknown-number", "non-ascii-token"],
+)
+def test_the_order_page_opens_only_for_its_buyer_or_the_emailed_link(
+    app, client, paid_order, who, path, status
+):
+    visitor = client if who == "buyer" else app.test_client()
+
+    response = visitor.get(path.format(**paid_order))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert (paid_order["keys"][0] in html) is (status == 200)
+    if status == 404:
+        assert "Página no encontrada" in html and f"Pedido {paid_order['number']}" not in html
+
+
+@pytest.mark.parametrize("token", ["", "wrong-token", "ñ"])
+def test_a_stranger_cannot_start_a_payment_for_someone_elses_order(app, paid_order, token):
+    stranger = app.test_client()
+    response = stranger.post(
+        f"/pedido/{paid_order['number']}/pagar", data={"token": token, "method": "sandbox"}
+    )
+    assert response.status_code == 404
+    assert count(app, Payment) == 1
+
+
+def test_the_order_page_is_never_stored_by_caches(client, paid_order):
+    response = client.get(paid_order["link"])
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_posted_prices_and_totals_are_ignored_at_checkout(app, client, plans):
+    add(client, plans["generated"], 3)
+
+    response = place(client, price_minor="1", unit_price_minor="1", total="0.01",
+                     total_minor="1", amount_minor="1", currency="USD")
+
+    gateway_html = client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order)).one()
+        assert (order.total_minor, order.currency) == (15000, "CUP")
+        assert [(l.quantity, l.unit_price_minor) for l in order.lines] == [(3, 5000)]
+        assert db.session.scalars(sa.select(Payment.amount_minor)).one() == 15000
+    assert "150.00 CUP" in gateway_html
+
+
+def test_checkout_of_a_sold_out_pool_plan_names_it_and_places_nothing(app, client):
+    with app.app_context():
+        product = make_product(plans=[{"name": "Servidor agotado", "fulfilment": Fulfilment.POOL}])
+        db.session.commit()
+        plan_id = product.plans[0].id
+    add(client, plan_id)
+
+    response = place(client)
+
+    assert response.status_code == 302 and response.headers["Location"] == "/carrito/"
+    assert flashes(client) == ["Solo quedan 0 licencias de «Servidor agotado»; pediste 1."]
+    assert count(app, Order) == 0 and count(app, Payment) == 0
+    with client.session_transaction() as session:
+        assert session["cart"] == {str(plan_id): {"q": 1, "p": 5000}}
+
+
+def test_a_correctly_signed_notification_fulfils_the_order_once(app, client, plans):
+    add(client, plans["generated"])
+    reference = place(client).headers["Location"].rsplit("/", 1)[1]
+    sandbox = app.extensions["store_payment_providers"]["sandbox"]
+    body, headers = sandbox.notification(
+        event_id="evt-1", reference=reference, outcome="approved", amount=Money(5000, "CUP")
+    )
+
+    first = client.post("/api/pagos/notificacion/sandbox", data=body, headers=headers)
+    again = client.post("/api/pagos/notificacion/sandbox", data=body, headers=headers)
+
+    assert first.get_json() == {"status": "fulfilled"}
+    assert again.get_json() == {"status": "duplicate"}
+    with app.app_context():
+        assert db.session.scalars(sa.select(Order.status)).one() == OrderStatus.FULFILLED
+    assert count(app, Licence) == 1 and count(app, ProcessedEvent) == 1
+    assert len(delivered(app)) == 1
+
+
+def _wrong_secret(body: bytes) -> tuple[bytes, dict]:
+    return body, {"X-Sandbox-Signature": hmac.new(b"guess", body, hashlib.sha256).hexdigest()}
+
+
+def _amount_changed(body: bytes, headers: dict) -> tuple[bytes, dict]:
+    return body.replace(b'"amount_minor": 5000', b'"amount_minor": 1'), headers
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda body, headers: (body, {}),
+        lambda body, headers: (body, {"X-Sandbox-Signature": "0" * 64}),
+        lambda body, headers: _wrong_secret(body),
+        _amount_changed,
+    ],
+    ids=["no-signature", "junk-signature", "wrong-secret", "body-changed-after-signing"],
+)
+def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
+    app, client, plans, tamper
+):
+    add(client, plans["generated"])
+    reference = place(client).headers["Location"].rsplit("/", 1)[1]
+    sandbox = app.extensions["store_payment_providers"]["sandbox"]
+    body, headers = tamper(*sandbox.notification(
+        event_id="evt-1", reference=reference, outcome="approved", amount=Money(5000, "CUP")
+    ))
+
+    response = client.post("/api/pagos/notificacion/sandbox", data=body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json() == {
+        "type": "about:blank", "status": 400,
+        "title": "Se rechazó la notificación de pago", "detail": "Firma incorrecta.",
+    }
+    with app.app_context():
+        assert db.session.scalars(sa.select(Order.status)).one() == OrderStatus.PENDING_PAYMENT
+        assert db.session.scalars(sa.select(Payment.status)).one() == PaymentStatus.PENDING
+    assert count(app, ProcessedEvent) == 0 and count(app, Licence) == 0
+    assert count(app, OutboxMessage) == 0
+
+
+def test_placing_an_order_needs_a_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        product = make_product()
+        db.session.commit()
+        plan_id = product.plans[0].id
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["cart"] = {str(plan_id): {"q": 1, "p": 5000}}
+
+    response = client.post("/caja/", data={**BUYER, "checkout_token": "t" * 32})
+
+    assert response.status_code == 400
+    assert count(app, Order) == 0
