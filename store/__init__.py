@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, request
 
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.licensing.vault import vault_from_config
-from store.mail.transports import transport_from_config
-from store.payments.gateway import register_providers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_RETURN_PATH = 500
@@ -50,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_templating(app)
     register_commands(app)
+    register_request_guards(app)
     register_security_headers(app)
     return app
 
@@ -57,6 +57,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from store.dbtypes import render_item
     from store.i18n import select_locale
+    from store.mail.transports import transport_from_config
+    from store.payments.gateway import register_providers
 
     db.init_app(app)
     with app.app_context():
@@ -84,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from store.payments import models as payment_models  # noqa: F401
 
     for area in (site, catalogue, cart, checkout, orders, payments):
+        importlib.import_module(f"{area.__name__}.views")  # attaches the routes to area.bp
         app.register_blueprint(area.bp)
 
 
@@ -128,6 +131,24 @@ def register_commands(app: Flask) -> None:
     from store.cli import store_cli
 
     app.cli.add_command(store_cli)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def register_request_guards(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        """No path or posted field takes a NUL (PostgreSQL cannot store one): a clear 400.
+
+        Query strings are left to the pages that read them (the search drops control
+        characters and still shows results).
+        """
+        values = [request.path]
+        if request.mimetype in FORM_TYPES:
+            values.extend(request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -48,7 +48,7 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_BASE_URL": ("STORE_BASE_URL", str, "http://127.0.0.1:5000"),
     "STORE_MAIL_TRANSPORT": ("STORE_MAIL_TRANSPORT", str, None),
     "STORE_MAIL_FROM": ("STORE_MAIL_FROM", str, "Tienda Almiquí <tienda@localhost>"),
-    "STORE_STAFF_EMAIL": ("STORE_STAFF_EMAIL", str, "staff@localhost"),
+    "STORE_STAFF_EMAIL": ("STORE_STAFF_EMAIL", str, None),
     "STORE_SMTP_HOST": ("STORE_SMTP_HOST", str, None),
     "STORE_SMTP_PORT": ("STORE_SMTP_PORT", int, 587),
     "STORE_SMTP_USERNAME": ("STORE_SMTP_USERNAME", str, ""),
@@ -150,6 +150,14 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         )
     config["SQLALCHEMY_DATABASE_URI"] = url
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+
+    if not config["STORE_STAFF_EMAIL"]:
+        if production:
+            raise ConfigurationError(
+                "STORE_STAFF_EMAIL is not set. Paid orders that cannot be fulfilled alert staff "
+                "at this address; production needs a mailbox someone reads."
+            )
+        config["STORE_STAFF_EMAIL"] = "staff@localhost"
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

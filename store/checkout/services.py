@@ -26,6 +26,9 @@ from store.orders.services import find_order_by_checkout_token
 from store.orders.states import note
 
 
+NUMBER_ATTEMPTS = 3
+
+
 class CartNeedsReview(InvalidInput):
     """The cart is empty, or a plan changed price or left the catalogue since it was added."""
 
@@ -91,24 +94,27 @@ def place_order(
     """
     now = now or utcnow()
     expires = now + payment_window
-    try:
-        begin_write()
-        existing = find_order_by_checkout_token(checkout_token)
-        if existing is not None:
-            return PlacedOrder(existing, created=False)
-        order = _new_order(buyer, _priced_lines(cart), token=checkout_token, locale=locale,
-                           expires=expires)
-        for line in order.lines:
-            licensing.reserve(line, line.quantity, until=expires)
-        db.session.commit()
-    except IntegrityError:
-        # The same checkout committed first (a double click racing on PostgreSQL).
-        db.session.rollback()
-        existing = find_order_by_checkout_token(checkout_token)
-        if existing is None:
+    for attempt in range(NUMBER_ATTEMPTS):
+        try:
+            begin_write()
+            existing = find_order_by_checkout_token(checkout_token)
+            if existing is not None:
+                return PlacedOrder(existing, created=False)
+            order = _new_order(buyer, _priced_lines(cart), token=checkout_token, locale=locale,
+                               expires=expires)
+            for line in order.lines:
+                licensing.reserve(line, line.quantity, until=expires)
+            db.session.commit()
+            return PlacedOrder(order, created=True)
+        except IntegrityError:
+            db.session.rollback()
+            existing = find_order_by_checkout_token(checkout_token)
+            if existing is not None:  # the same checkout committed first (a double click)
+                return PlacedOrder(existing, created=False)
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
+            # Otherwise the random order number was taken: draw another one.
+        except BaseException:
+            db.session.rollback()
             raise
-        return PlacedOrder(existing, created=False)
-    except BaseException:
-        db.session.rollback()
-        raise
-    return PlacedOrder(order, created=True)
+    raise AssertionError("unreachable")

@@ -57,6 +57,11 @@ def _already_placed(token: str) -> Order | None:
 
 
 def _place(form: CheckoutForm):
+    if form.checkout_token.data != session.get("checkout_token"):
+        # A form from an older cart (or someone else's token): start again from this cart.
+        flash(_("Your cart changed while you were checking out. Please check it and try again."),
+              "error")
+        return redirect(url_for("checkout.start"))
     expire_orders()  # frees keys held by abandoned orders before reserving new ones
     buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip())
     try:
@@ -70,7 +75,7 @@ def _place(form: CheckoutForm):
         return redirect(url_for("cart.show"))
     order = placed.order
     remember_order(order.number)
-    if not placed.created:  # the same checkout again (double click, second tab)
+    if not placed.created:  # the same checkout again (a second tab)
         return redirect(order_link(order))
     save_cart({})
     try:

@@ -51,12 +51,14 @@ def begin_payment(order: Order, provider_name: str) -> str:
     if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= utcnow():
         db.session.rollback()
         raise OrderNotPayable(_l("The payment window of this order has closed."))
-    payment = Payment(
-        order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
-        amount_minor=order.total_minor, currency=order.currency,
-    )
-    db.session.add(payment)
-    note(order, "payment_started", provider.name)
+    payment = _pending_payment(order, provider.name)
+    if payment is None:
+        payment = Payment(
+            order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
+            amount_minor=order.total_minor, currency=order.currency,
+        )
+        db.session.add(payment)
+        note(order, "payment_started", provider.name)
     db.session.commit()
     request = PaymentRequest(
         reference=payment.reference, order_number=order.number, amount=order.total,
@@ -70,6 +72,16 @@ def begin_payment(order: Order, provider_name: str) -> str:
         db.session.get(Payment, payment.id).provider_reference = start.provider_reference
         db.session.commit()
     return start.redirect_url
+
+
+def _pending_payment(order: Order, provider_name: str) -> Payment | None:
+    """The payment already waiting at this provider: paying again resumes it, not a new charge."""
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.order_id == order.id, Payment.provider == provider_name,
+               Payment.status == PaymentStatus.PENDING)
+        .order_by(Payment.id.desc())
+    )
 
 
 def receive_notification(provider_name: str, body: bytes, headers: Mapping[str, str]) -> str:
@@ -104,6 +116,12 @@ def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
     if payment is None:
         raise NotFound(_l("Unknown payment."))
     order = db.session.scalar(select(Order).where(Order.id == payment.order_id).with_for_update())
+    # Read the payment again under the lock: a request that waited must see what the
+    # one before it wrote (approved, declined), not the state from before the wait.
+    payment = db.session.scalar(
+        select(Payment).where(Payment.id == payment.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if _already_processed(provider_name, event.event_id):
         return "duplicate"
     outcome = _act(order, payment, event)
@@ -162,6 +180,10 @@ def _fulfil(order: Order) -> str:
     except OutOfStock as error:
         savepoint.rollback()
         return _needs_attention(order, f"cannot issue keys: {error.detail}", "out_of_stock")
+    except Exception as error:  # noqa: BLE001 - money arrived: report, never fail silently
+        savepoint.rollback()
+        log.exception("issuing licences for order %s failed", order.number)
+        return _needs_attention(order, f"cannot issue keys: {type(error).__name__}", "issue_failed")
     savepoint.commit()
     transition(order, OrderStatus.FULFILLED, "licences issued")
     queue("order_delivery", order.email, locale=order.locale, order_id=order.id)

@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("site", __name__)
 
-from store.site import views  # noqa: E402,F401  (registers the routes on bp)
+# The routes live in views.py, imported by store.register_blueprints (importing the
+# package for its models or services stays free of view imports and their cycles).

@@ -14,6 +14,7 @@ from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.orders.models import Order, OrderStatus
+from store.payments.models import Payment, PaymentStatus
 from tests.factories import make_plan, make_pool, make_product
 from tests.integration.test_licensing_concurrency import run_at_once
 from tests.integration.test_payments import WINDOW, checkout_generated, notify
@@ -29,8 +30,15 @@ def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app):
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert results.count("fulfilled") == 1
+    assert set(results) <= {"fulfilled", "duplicate", "already_paid"}, results
     with app.app_context():
         assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+        assert db.session.scalar(sa.select(Payment.status)) == PaymentStatus.APPROVED
+        alerts = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "staff_alert")
+        )
+        assert alerts == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 2
         emails = db.session.scalar(
             sa.select(sa.func.count()).select_from(OutboxMessage)
@@ -64,3 +72,22 @@ def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app):
             sa.select(PoolKey.order_line_id).where(PoolKey.state == PoolKeyState.RESERVED)
         ).all()
         assert len(holders) == len(set(holders)) == 3
+
+
+def test_an_approval_and_a_decline_racing_leave_order_and_payment_in_agreement(app):
+    order_id, reference = checkout_generated(app)
+
+    results = run_at_once(
+        app, 10,
+        lambda i: notify(app, reference, event=f"evt-{i}",
+                         outcome="approved" if i % 2 else "declined"),
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with app.app_context():
+        # Money confirmed wins whatever the order of arrival: a decline before it fails the
+        # order for a moment, the approval then pays and fulfils it; a decline after it is
+        # ignored.
+        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+        assert db.session.scalar(sa.select(Payment.status)) == PaymentStatus.APPROVED
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 1

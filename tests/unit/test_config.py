@@ -42,7 +42,8 @@ def test_production_refuses_an_empty_secret_key(tmp_path):
 
 
 def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
-    environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48}
+    environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48,
+               "STORE_STAFF_EMAIL": "ventas@example.test"}
     with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):
         load_config(environ, tmp_path)
     config = load_config({**environ, "STORE_ALLOW_SQLITE_IN_PRODUCTION": "1"}, tmp_path)
@@ -51,7 +52,8 @@ def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
 
 def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_path):
     config = load_config(
-        {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG},
+        {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG,
+         "STORE_STAFF_EMAIL": "ventas@example.test"},
         tmp_path,
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == PG
@@ -90,3 +92,10 @@ def test_workers_starting_together_share_one_generated_secret(tmp_path):
         keys = set(pool.map(lambda _: load_config({}, tmp_path)["SECRET_KEY"], range(16)))
     assert len(keys) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no drafts left behind
+
+
+def test_production_refuses_to_start_without_a_staff_address_for_alerts(tmp_path):
+    environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG}
+    with pytest.raises(ConfigurationError, match="STORE_STAFF_EMAIL is not set"):
+        load_config(environ, tmp_path)
+    assert load_config({}, tmp_path)["STORE_STAFF_EMAIL"] == "staff@localhost"
