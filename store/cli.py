@@ -102,9 +102,10 @@ def rotate_keys_command() -> None:
     result = rotate_keys()
     click.echo(
         _(
-            "Re-encrypted %(pool)d pool keys and %(licences)d licences.",
+            "Re-encrypted %(pool)d pool keys, %(licences)d licences and %(links)d order links.",
             pool=result.counts["pool_key"],
             licences=result.counts["licence"],
+            links=result.counts["order_access"],
         )
     )
     for table, row_id, problem in result.failures:

@@ -1,7 +1,8 @@
 """checkout: payments, outbox, order timeline
 
 Payments and the provider notifications acted on (unique per provider and event id), the
-email outbox, the order timeline, and the buyer's name, phone and checkout idempotency key.
+email outbox, the order timeline, the buyer's name, phone and checkout idempotency key,
+and the order page's link token (sealed in the vault like a licence key).
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +21,17 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('order_access',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
+    sa.Column('vault_key_id', sa.String(length=16), nullable=False),
+    sa.Column('lookup_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['customer_order.id'], name=op.f('fk_order_access_order_id_customer_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_access')),
+    sa.UniqueConstraint('lookup_hash', name=op.f('uq_order_access_lookup_hash')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_order_access_order_id'))
+    )
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -114,3 +126,4 @@ def downgrade():
         batch_op.drop_index('ix_outbox_message_due')
 
     op.drop_table('outbox_message')
+    op.drop_table('order_access')

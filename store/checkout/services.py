@@ -22,7 +22,7 @@ from store.licensing import services as licensing
 from store.licensing.keys import ALPHABET
 from store.money import Money
 from store.orders.models import Order, OrderLine, OrderStatus
-from store.orders.services import find_order_by_checkout_token
+from store.orders.services import find_order_by_checkout_token, grant_access
 from store.orders.states import note
 
 
@@ -77,6 +77,7 @@ def _new_order(buyer: Buyer, lines, *, token: str, locale: str, expires: datetim
     order.total_minor = sum(
         (line.unit_price * line.quantity for line in order.lines), Money(0, "CUP")
     ).minor
+    grant_access(order)
     db.session.add(order)
     db.session.flush()
     note(order, "placed")

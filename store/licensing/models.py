@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.catalogue.models import Plan
-from store.dbtypes import UTCDateTime, db_enum, utcnow
+from store.dbtypes import SealedKeyMixin, UTCDateTime, db_enum, utcnow
 from store.extensions import db
 from store.orders.models import OrderLine
 
@@ -35,14 +35,6 @@ class PoolKeyState(enum.StrEnum):
     AVAILABLE = "available"
     RESERVED = "reserved"
     ISSUED = "issued"
-
-
-class SealedKeyMixin:
-    """Columns of a key kept in the vault."""
-
-    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    vault_key_id: Mapped[str] = mapped_column(String(16))
-    lookup_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class PoolKey(SealedKeyMixin, db.Model):

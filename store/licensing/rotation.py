@@ -10,6 +10,7 @@ from sqlalchemy import select
 from store.extensions import begin_write, db
 from store.licensing import get_vault
 from store.licensing.models import Licence, PoolKey
+from store.orders.models import OrderAccess
 from store.licensing.vault import VaultError
 
 
@@ -31,7 +32,7 @@ def rotate_keys(
     """
     vault = get_vault()
     result = RotationResult()
-    for model in (PoolKey, Licence):
+    for model in (PoolKey, Licence, OrderAccess):
         done, last_id = 0, 0
         while True:
             begin_write()

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.catalogue.models import Fulfilment, Plan
-from store.dbtypes import UTCDateTime, db_enum, utcnow
+from store.dbtypes import SealedKeyMixin, UTCDateTime, db_enum, utcnow
 from store.extensions import db
 from store.money import Money
 
@@ -56,6 +56,9 @@ class Order(db.Model):
     )
     events: Mapped[list[OrderEvent]] = relationship(
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
+    )
+    access: Mapped[OrderAccess | None] = relationship(
+        back_populates="order", cascade="all, delete-orphan"
     )
 
     @property
@@ -125,3 +128,18 @@ class OrderEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class OrderAccess(SealedKeyMixin, db.Model):
+    """The random token of the order page's link, kept in the vault like a licence key.
+
+    The emailed link carries the token; the database holds only its ciphertext and keyed
+    hash, so reading the database does not open anyone's order page.
+    """
+
+    __tablename__ = "order_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"), unique=True)
+
+    order: Mapped[Order] = relationship(back_populates="access")

@@ -2,50 +2,60 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from store.dbtypes import utcnow
 from store.errors import NotFound
 from store.extensions import begin_write, db
+from store.licensing import get_vault
 from store.licensing import services as licensing
 from store.licensing.models import Licence
-from store.orders.models import Order, OrderLine, OrderStatus
+from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import transition
 
 EXPIRY_BATCH = 100
+ACCESS_TOKEN_BYTES = 20  # 160 random bits, written as 40 hex digits
+MAX_TOKEN_LENGTH = 100
 
 
-def order_access_token(order_number: str) -> str:
-    """The secret that opens a guest's order page: an HMAC of the number, never stored."""
-    digest = hmac.new(
-        str(current_app.config["SECRET_KEY"]).encode(),
-        f"order-access|{order_number}".encode(),
-        hashlib.sha256,
-    ).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()
+def grant_access(order: Order) -> None:
+    """Give ``order`` a new random link token (sealed in the vault); an old link stops working.
+
+    Runs in the caller's transaction.
+    """
+    sealed = get_vault().seal(secrets.token_hex(ACCESS_TOKEN_BYTES))
+    order.access = OrderAccess(
+        ciphertext=sealed.ciphertext, vault_key_id=sealed.key_id, lookup_hash=sealed.lookup_hash
+    )
+
+
+def order_access_token(order: Order) -> str:
+    """The order page's link token, decrypted (for the buyer's email and redirects)."""
+    return licensing.reveal(order.access)
 
 
 def order_link(order: Order, *, external: bool = False) -> str:
     """The order page's address with its access token (for the buyer's email)."""
     return url_for(
-        "orders.show", number=order.number, t=order_access_token(order.number), _external=external
+        "orders.show", number=order.number, t=order_access_token(order), _external=external
     )
 
 
-def may_view(order_number: str, token: str | None, own_numbers: list[str]) -> bool:
+def may_view(order: Order, token: str | None, own_numbers: list[str]) -> bool:
     """The buyer's session placed the order, or the link carries its access token."""
-    if order_number in own_numbers:
+    if order.number in own_numbers:
         return True
-    expected = order_access_token(order_number).encode()
-    return bool(token) and hmac.compare_digest(str(token).encode(), expected)
+    if not token or len(token) > MAX_TOKEN_LENGTH or order.access is None:
+        return False
+    offered = get_vault().lookup_hash(str(token)).encode()
+    return hmac.compare_digest(offered, order.access.lookup_hash.encode())
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,13 @@ def remember_order(number: str) -> None:
 
 def _viewable(number: str, token: str | None):
     own = session.get("orders", [])
-    if not may_view(number, token, own if isinstance(own, list) else []):
+    try:
+        order = find_order(number)
+    except NotFound:
+        raise NotFound() from None  # the same answer as a wrong token
+    if not may_view(order, token, own if isinstance(own, list) else []):
         raise NotFound()  # never say whether an order number exists
-    return find_order(number)
+    return order
 
 
 @bp.get("/pedido/<number>/")

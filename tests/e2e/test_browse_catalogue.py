@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from store.catalogue.demo import seed_demo_catalogue
 
@@ -28,14 +30,14 @@ def test_a_visitor_finds_a_plan_by_platform_and_reads_it_in_both_languages(
 
     page.goto(live_server + "/")
     assert page.locator("h1").inner_text() == "Licencias de antivirus, pagadas en pesos cubanos"
-    assert page.get_by_text("50.00 CUP").first.is_visible()
+    expect(page.get_by_text("50.00 CUP").first).to_be_visible()
     screenshots(page, "home")
 
     page.get_by_role("link", name="Ver todos los productos").first.click()
     page.get_by_label("Plataforma").select_option("android")
     page.get_by_role("button", name="Filtrar").click()
-    assert "platform=android" in page.url
-    assert page.get_by_role("link", name="Almiquí Móvil").is_visible()
+    expect(page).to_have_url(re.compile(r"platform=android"))
+    expect(page.get_by_role("link", name="Almiquí Móvil")).to_be_visible()
     assert page.get_by_role("link", name="Almiquí para Mac").count() == 0
     screenshots(page, "android-products")
 
@@ -46,7 +48,7 @@ def test_a_visitor_finds_a_plan_by_platform_and_reads_it_in_both_languages(
     screenshots(page, "product-es")
 
     page.get_by_role("button", name="English").click()
-    assert page.get_by_role("heading", name="Plans and prices").is_visible()
+    expect(page.get_by_role("heading", name="Plans and prices")).to_be_visible()
     assert "1 year" in page.get_by_role("row", name="1 año · 1 teléfono").inner_text()
     screenshots(page, "product-en")
 
@@ -64,7 +66,7 @@ def test_an_unknown_product_shows_the_404_page_in_the_layout(browser, live_serve
     page = context.new_page()
     response = page.goto(live_server + "/productos/no-existe/")
     assert response.status == 404
-    assert page.get_by_role("heading", name="Página no encontrada").is_visible()
-    assert page.get_by_role("link", name="Volver a la página de inicio").is_visible()
+    expect(page.get_by_role("heading", name="Página no encontrada")).to_be_visible()
+    expect(page.get_by_role("link", name="Volver a la página de inicio")).to_be_visible()
     screenshots(page, "not-found")
     context.close()

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from store.catalogue.demo import seed_demo_catalogue
 from store.extensions import db
@@ -47,8 +48,8 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     row = page.get_by_role("row").filter(has=plan_header)
     assert "50.00 CUP" in row.inner_text()
     row.get_by_role("button", name="Añadir al carrito").click()
-    assert urlsplit(page.url).path == "/carrito/"
-    assert page.get_by_text("Añadido a tu carrito.").is_visible()
+    expect(page).to_have_url(re.compile(r"/carrito/$"))
+    expect(page.get_by_text("Añadido a tu carrito.")).to_be_visible()
     assert page.locator(".cart-count").inner_text() == "1"
     assert "50.00 CUP" in page.locator("tfoot").inner_text()
     screenshots(page, "cart")
@@ -61,13 +62,13 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     screenshots(page, "checkout")
 
     page.get_by_role("button", name="Hacer el pedido y pagar 50.00 CUP").click()
-    assert page.get_by_role("heading", name="Pasarela de pago de prueba").is_visible()
+    expect(page.get_by_role("heading", name="Pasarela de pago de prueba")).to_be_visible()
     assert page.locator(".amount").inner_text() == "50.00 CUP"
     screenshots(page, "sandbox-gateway")
 
     page.get_by_role("button", name="Aprobar el pago").click()
-    assert urlsplit(page.url).path.startswith("/pedido/")
-    assert page.get_by_role("status").filter(has_text="Pagado.").is_visible()
+    expect(page).to_have_url(re.compile(r"/pedido/A-[0-9A-Z-]+/$"))
+    expect(page.get_by_role("status").filter(has_text="Pagado.")).to_be_visible()
     keys = page.locator("code.licence-key").all_inner_texts()
     screenshots(page, "order")
     context.close()
@@ -84,7 +85,14 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     text = emails[0].get_body(preferencelist=("plain",)).get_content()
     html = emails[0].get_body(preferencelist=("html",)).get_content()
     assert keys[0] in text and keys[0] in html
-    assert urlsplit(page.url).query in text  # the emailed link opens the same order page
+    link = re.search(r"http://\S+/pedido/\S+", text)[0]
+    assert f"/pedido/{number}/?t=" in link and link in html
+
+    # The emailed link opens the order page in another browser, without the buyer's session.
+    elsewhere = browser.new_context(java_script_enabled=False, locale="es-CU").new_page()
+    elsewhere.goto(live_server + urlsplit(link).path + "?" + urlsplit(link).query)
+    expect(elsewhere.locator("code.licence-key")).to_have_text(keys[0])
+    elsewhere.context.close()
     assert [p.name for p in screenshots.taken] == [
         "01-home.png", "02-product.png", "03-cart.png", "04-checkout.png",
         "05-sandbox-gateway.png", "06-order.png",

@@ -76,14 +76,14 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
     result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
 
     assert result.exit_code == 0, result.output
-    assert "3 claves importadas y 3 licencias" in result.output
+    assert "3 claves importadas, 3 licencias y 0 enlaces de pedidos" in result.output
     with after.app_context():
         assert set(db.session.scalars(sa.select(PoolKey.vault_key_id))) == {"new"}
         assert set(db.session.scalars(sa.select(Licence.vault_key_id))) == {"new"}
         licences = db.session.scalars(sa.select(Licence)).all()
         assert {lic.id: services.reveal(lic) for lic in licences} == plain
         db.session.rollback()
-        assert rotate_keys().counts == {"pool_key": 0, "licence": 0}  # nothing left to do
+        assert rotate_keys().counts == {"pool_key": 0, "licence": 0, "order_access": 0}
 
 
 def test_rotate_keys_reports_rows_no_configured_key_opens_and_carries_on(make_app):
@@ -102,8 +102,23 @@ def test_rotate_keys_reports_rows_no_configured_key_opens_and_carries_on(make_ap
     result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
 
     assert result.exit_code == 1
-    assert "1 claves importadas y 0 licencias" in result.output
+    assert "1 claves importadas, 0 licencias y 0 enlaces de pedidos" in result.output
     assert "no encryption key with id 'lost'" in result.output
     with after.app_context():
         ids = sorted(db.session.scalars(sa.select(PoolKey.vault_key_id)))
     assert ids == ["lost", "new"]
+
+
+def test_the_order_link_token_is_random_and_never_stored_in_plain_text(app):
+    from tests.integration.test_payments import checkout_generated
+
+    order_id, _reference = checkout_generated(app)
+    with app.test_request_context():
+        from store.orders.models import Order
+        from store.orders.services import order_access_token, order_link
+
+        order = db.session.get(Order, order_id)
+        token = order_access_token(order)
+        stored = every_stored_value()
+        assert len(token) == 40 and order_link(order).endswith(f"?t={token}")
+    assert not [value for value in stored if token.encode() in value.lower()]
