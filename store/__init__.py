@@ -109,8 +109,6 @@ def register_templating(app: Flask) -> None:
             "return_path": _return_path(),
             "cart_count": _cart_count(),
             "locales": LOCALES,
-            # Lets a template show a control only once the feature behind it exists.
-            "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
         }
 
 

@@ -23,40 +23,36 @@ def save_cart(cart: services.Cart) -> None:
     session["checkout_token"] = secrets.token_urlsafe(24)
 
 
-def _limits() -> dict[str, int]:
-    return {"max_quantity": current_app.config["STORE_CART_MAX_QUANTITY"]}
+def _max_quantity() -> int:
+    return current_app.config["STORE_CART_MAX_QUANTITY"]
 
 
-def _apply(form, change) -> None:
+def _apply(form, change) -> bool:
+    """Validate ``form``, apply ``change`` to the session cart; flash why when refused."""
     if not form.validate_on_submit():
         flash(first_error(form), "error")
-        return
+        return False
     try:
         save_cart(change(current_cart()))
     except CartError as error:
         flash(str(error.detail), "error")
+        return False
+    return True
 
 
 @bp.get("/carrito/")
 def show():
     view = services.view(current_cart())
-    return render_template("cart/show.html", view=view, max_quantity=_limits()["max_quantity"])
+    return render_template("cart/show.html", view=view, max_quantity=_max_quantity())
 
 
 @bp.post("/carrito/anadir")
 def add():
     form = QuantityForm()
-    added = []
-
-    def change(cart):
-        new = services.add(
-            cart, form.plan_id.data, form.quantity.data,
-            max_lines=current_app.config["STORE_CART_MAX_LINES"], **_limits(),
-        )
-        added.append(True)
-        return new
-
-    _apply(form, change)
+    added = _apply(form, lambda cart: services.add(
+        cart, form.plan_id.data, form.quantity.data, max_quantity=_max_quantity(),
+        max_lines=current_app.config["STORE_CART_MAX_LINES"],
+    ))
     if added:
         flash(_("Added to your cart."), "success")
     return redirect(url_for("cart.show"))
@@ -66,7 +62,7 @@ def add():
 def update():
     form = QuantityForm()
     _apply(form, lambda cart: services.set_quantity(
-        cart, form.plan_id.data, form.quantity.data, **_limits()
+        cart, form.plan_id.data, form.quantity.data, max_quantity=_max_quantity()
     ))
     return redirect(url_for("cart.show"))
 

@@ -18,15 +18,15 @@ from store.licensing.services import OutOfStock
 from store.orders.models import Order
 from store.orders.services import expire_orders, find_order_by_checkout_token, order_link
 from store.orders.views import remember_order
-from store.payments.gateway import PaymentProviderError, enabled_providers
+from store.payments.gateway import PaymentProviderError, provider_choices
 from store.payments.services import begin_payment
 
 
 def _form() -> CheckoutForm:
     form = CheckoutForm()
-    form.payment_method.choices = [(name, p.label) for name, p in enabled_providers().items()]
+    form.payment_method.choices = provider_choices()
     if not form.is_submitted():
-        form.payment_method.data = next(iter(enabled_providers()))
+        form.payment_method.data = form.payment_method.choices[0][0]
         form.checkout_token.data = session.setdefault("checkout_token", secrets.token_urlsafe(24))
     return form
 

@@ -81,28 +81,24 @@ def _email_for(message: OutboxMessage) -> EmailMessage:
 
 
 def _deliver(message_id: int, transport: Transport, now: datetime) -> bool:
-    message = db.session.get(OutboxMessage, message_id)
+    """Send one leased message, then record the outcome in a transaction of its own."""
+    error = None
     try:
-        email = _email_for(message)
-        transport.send(email)
-    except Exception as error:  # noqa: BLE001 - worker boundary: record, log, retry later
-        begin_write()
-        message = db.session.get(OutboxMessage, message_id)
-        message.attempts += 1
-        message.next_attempt_at = now + backoff(message.attempts)
-        message.last_error = f"{type(error).__name__}: {error}"[:500]
-        db.session.commit()
-        log.warning("outbox message %s not delivered (attempt %s): %s",
-                    message_id, message.attempts, type(error).__name__)
-        return False
+        transport.send(_email_for(db.session.get(OutboxMessage, message_id)))
+    except Exception as failure:  # noqa: BLE001 - worker boundary: record, log, retry later
+        error = failure
     begin_write()
     message = db.session.get(OutboxMessage, message_id)
-    message.status = OutboxStatus.SENT
     message.attempts += 1
-    message.sent_at = utcnow()
-    message.last_error = None
+    if error is None:
+        message.status, message.sent_at, message.last_error = OutboxStatus.SENT, utcnow(), None
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        log.warning("outbox message %s not delivered (attempt %s): %s",
+                    message_id, message.attempts, type(error).__name__)
     db.session.commit()
-    return True
+    return error is None
 
 
 def send_pending(
@@ -121,16 +117,22 @@ def send_pending(
     return report
 
 
+def _render(template: str, subject: str, **context) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of ``mail/<template>.txt`` and ``.html``."""
+    return (
+        subject,
+        render_template(f"mail/{template}.txt", **context),
+        render_template(f"mail/{template}.html", **context),
+    )
+
+
 def _order_delivery(message: OutboxMessage) -> tuple[str, str, str]:
     from store.orders.services import order_link, order_view
 
     view = order_view(message.payload["order_id"])
-    context = {"view": view, "order": view.order, "link": order_link(view.order, external=True)}
-    subject = _("Your licences – order %(number)s", number=view.order.number)
-    return (
-        subject,
-        render_template("mail/order_delivery.txt", **context),
-        render_template("mail/order_delivery.html", **context),
+    return _render(
+        "order_delivery", _("Your licences – order %(number)s", number=view.order.number),
+        view=view, order=view.order, link=order_link(view.order, external=True),
     )
 
 
@@ -138,12 +140,9 @@ def _staff_alert(message: OutboxMessage) -> tuple[str, str, str]:
     from store.orders.models import Order
 
     order = db.session.get(Order, message.payload["order_id"])
-    context = {"order": order, "reason": message.payload.get("reason", "")}
-    subject = _("Attention needed: order %(number)s", number=order.number)
-    return (
-        subject,
-        render_template("mail/staff_alert.txt", **context),
-        render_template("mail/staff_alert.html", **context),
+    return _render(
+        "staff_alert", _("Attention needed: order %(number)s", number=order.number),
+        order=order, reason=message.payload.get("reason", ""),
     )
 
 

@@ -9,7 +9,7 @@ from store.orders.forms import PayAgainForm
 from store.orders.models import OrderStatus
 from store.orders.services import expire_if_due, find_order, may_view, order_link, order_view
 from store.errors import NotFound
-from store.payments.gateway import PaymentProviderError, enabled_providers
+from store.payments.gateway import PaymentProviderError, provider_choices
 from store.payments.services import OrderNotPayable, begin_payment
 
 MAX_REMEMBERED_ORDERS = 20
@@ -38,7 +38,7 @@ def show(number: str):
     expire_if_due(order)
     view = order_view(order.id)
     form = PayAgainForm(token=request.args.get("t", ""))
-    form.method.choices = [(name, p.label) for name, p in enabled_providers().items()]
+    form.method.choices = provider_choices()
     response = make_response(render_template(
         "orders/show.html", view=view, order=view.order, form=form, Status=OrderStatus,
     ))
@@ -50,7 +50,7 @@ def show(number: str):
 @bp.post("/pedido/<number>/pagar")
 def pay(number: str):
     form = PayAgainForm()
-    form.method.choices = [(name, p.label) for name, p in enabled_providers().items()]
+    form.method.choices = provider_choices()
     order = _viewable(number, form.token.data)
     if not form.validate_on_submit():
         return redirect(order_link(order))

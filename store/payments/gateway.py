@@ -103,6 +103,11 @@ def enabled_providers() -> dict[str, PaymentProvider]:
     return current_app.extensions["store_payment_providers"]
 
 
+def provider_choices() -> list[tuple[str, object]]:
+    """(name, label) of each enabled provider, for a form's payment method field."""
+    return [(name, provider.label) for name, provider in enabled_providers().items()]
+
+
 def get_provider(name: str) -> PaymentProvider:
     """Return an enabled provider. Raises NotFound for any other name."""
     provider = enabled_providers().get(name)

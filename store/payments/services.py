@@ -110,16 +110,15 @@ def receive_notification(provider_name: str, body: bytes, headers: Mapping[str, 
 def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
     """Act on a verified event inside the caller's transaction (see module docstring)."""
     write_transaction()
-    payment = db.session.scalar(
-        select(Payment).where(Payment.provider == provider_name, Payment.reference == event.reference)
-    )
-    if payment is None:
+    of_event = (Payment.provider == provider_name, Payment.reference == event.reference)
+    order_id = db.session.scalar(select(Payment.order_id).where(*of_event))
+    if order_id is None:
         raise NotFound(_l("Unknown payment."))
-    order = db.session.scalar(select(Order).where(Order.id == payment.order_id).with_for_update())
-    # Read the payment again under the lock: a request that waited must see what the
-    # one before it wrote (approved, declined), not the state from before the wait.
+    order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    # The payment is read only under the order's lock, so a request that waited sees what
+    # the one before it wrote (approved, declined), never the state from before the wait.
     payment = db.session.scalar(
-        select(Payment).where(Payment.id == payment.id).with_for_update()
+        select(Payment).where(*of_event).with_for_update()
         .execution_options(populate_existing=True)
     )
     if _already_processed(provider_name, event.event_id):
