@@ -8,15 +8,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, has_request_context, request
 
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
-from store.licensing.vault import vault_from_config
+from store.urls import MAX_REDIRECT_LENGTH
+from store.vault import vault_from_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MAX_RETURN_PATH = 500
+# The store's areas, each a package with init_app(app): its tables, routes, email kinds
+# and payment providers. Lower areas first; see docs/architecture.md for the layers.
+AREAS = ("audit", "mail", "catalogue", "licensing", "orders", "payments", "cart", "checkout",
+         "site")
 
 # What the browser may load: this site only. Pages need no script and no other host.
 CONTENT_SECURITY_POLICY = (
@@ -45,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in config.items() if not k.startswith("STORE_")})
 
     register_extensions(app)
-    register_blueprints(app)
+    register_areas(app)
     register_errorhandlers(app)
     register_templating(app)
     register_commands(app)
@@ -57,37 +61,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from store.dbtypes import render_item
     from store.i18n import select_locale
-    from store.mail.transports import transport_from_config
-    from store.payments.gateway import register_providers
 
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     app.extensions["store_vault"] = vault_from_config(app.config, Path(app.instance_path))
-    app.extensions["store_mail_transport"] = transport_from_config(
-        app.config, Path(app.instance_path)
-    )
-    register_providers(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
 
-def register_blueprints(app: Flask) -> None:
-    from store import cart, catalogue, checkout, orders, payments, site
-
-    # Import every model module so the metadata (and Alembic) sees all tables.
-    from store.audit import models as audit_models  # noqa: F401
-    from store.catalogue import models as catalogue_models  # noqa: F401
-    from store.licensing import models as licensing_models  # noqa: F401
-    from store.mail import models as mail_models  # noqa: F401
-    from store.orders import models as order_models  # noqa: F401
-    from store.payments import models as payment_models  # noqa: F401
-
-    for area in (site, catalogue, cart, checkout, orders, payments):
-        importlib.import_module(f"{area.__name__}.views")  # attaches the routes to area.bp
-        app.register_blueprint(area.bp)
+def register_areas(app: Flask) -> None:
+    """Let each area load its tables (for Alembic too), attach its routes and register
+    its email kinds and payment providers."""
+    for name in AREAS:
+        importlib.import_module(f"store.{name}").init_app(app)
 
 
 def register_templating(app: Flask) -> None:
@@ -114,15 +103,17 @@ def register_templating(app: Flask) -> None:
 
 def _cart_count() -> int:
     from store.cart.services import item_count
-    from store.cart.views import current_cart
+    from store.visitor import current_cart
 
-    return item_count(current_cart())
+    return item_count(current_cart()) if has_request_context() else 0
 
 
 def _return_path() -> str:
     """This page's path and query, for forms that come back here (kept short)."""
+    if not has_request_context():  # an email being rendered by a worker
+        return "/"
     path = request.full_path.rstrip("?")
-    return path if len(path) <= MAX_RETURN_PATH else request.path[:MAX_RETURN_PATH]
+    return path if len(path) <= MAX_REDIRECT_LENGTH else request.path[:MAX_REDIRECT_LENGTH]
 
 
 def register_commands(app: Flask) -> None:

@@ -12,7 +12,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 store_cli = AppGroup("store", help="Licence store commands.")
 
@@ -44,39 +43,23 @@ def seed_demo(if_empty: bool) -> None:
 @click.option("--plan", "sku", required=True, help="SKU of the pool plan the keys are for.")
 @click.option("--dry-run", is_flag=True, help="Check and count everything; import nothing.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_keys(sku: str, dry_run: bool, file: Path) -> None:
+def import_keys_command(sku: str, dry_run: bool, file: Path) -> None:
     """Import vendor keys from FILE: one key per line, or a CSV with a "key" column."""
-    from store.catalogue.models import Plan
-    from store.extensions import db
-    from store.licensing.importing import (
-        ImportFileError,
-        check_key_file,
-        check_pool_plan,
-        import_pool,
-        read_key_file,
-    )
+    from store.licensing.importing import ImportFileError, import_keys
 
-    try:
-        plan = check_pool_plan(db.session.scalar(select(Plan).where(Plan.sku == sku)), sku)
-        key_file = check_key_file(file)
-    except ImportFileError as error:
-        raise click.ClickException(str(error.detail)) from None
+    with click.progressbar(length=1, label=_("Importing"), file=sys.stderr) as bar:
 
-    batch_size = current_app.config["STORE_IMPORT_BATCH_SIZE"]
-    progress_bar = click.progressbar(
-        length=key_file.lines, label=_("Importing"), file=sys.stderr
-    )
-    with progress_bar as bar:
-        done = 0
+        def advance(handled: int, lines: int) -> None:
+            bar.length = lines
+            bar.update(handled - bar.pos)
 
-        def advance(handled: int) -> None:
-            nonlocal done
-            bar.update(handled - done)
-            done = handled
-
-        report = import_pool(
-            plan, read_key_file(file), dry_run=dry_run, batch_size=batch_size, progress=advance
-        )
+        try:
+            report = import_keys(
+                sku, file, dry_run=dry_run, progress=advance,
+                batch_size=current_app.config["STORE_IMPORT_BATCH_SIZE"],
+            )
+        except ImportFileError as error:
+            raise click.ClickException(str(error.detail)) from None
 
     if dry_run:
         click.echo(_("Dry run: nothing was imported."))
@@ -97,7 +80,7 @@ def import_keys(sku: str, dry_run: bool, file: Path) -> None:
 @store_cli.command("rotate-keys")
 def rotate_keys_command() -> None:
     """Re-encrypt stored keys under the newest key in STORE_VAULT_KEYS."""
-    from store.licensing.rotation import rotate_keys
+    from store.vault_rotation import rotate_keys
 
     result = rotate_keys()
     click.echo(
@@ -122,7 +105,7 @@ def rotate_keys_command() -> None:
 @store_cli.command("new-vault-secret")
 def new_vault_secret() -> None:
     """Print fresh key material for STORE_VAULT_KEYS or STORE_VAULT_LOOKUP_KEY."""
-    from store.licensing.vault import new_secret
+    from store.vault import new_secret
 
     click.echo(new_secret())
 

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigurationError(RuntimeError):
@@ -33,7 +34,7 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_PAGE_SIZE": ("STORE_PAGE_SIZE", int, 12),
     "STORE_ALLOW_SQLITE_IN_PRODUCTION": ("STORE_ALLOW_SQLITE_IN_PRODUCTION", bool, False),
     "STORE_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool, None),
-    # Licence key vault (store/licensing/vault.py): encryption keys and the lookup secret.
+    # Licence key vault (store/vault.py): encryption keys and the lookup secret.
     "STORE_VAULT_KEYS": ("STORE_VAULT_KEYS", str, None),
     "STORE_VAULT_LOOKUP_KEY": ("STORE_VAULT_LOOKUP_KEY", str, None),
     "STORE_IMPORT_BATCH_SIZE": ("STORE_IMPORT_BATCH_SIZE", int, 1000),
@@ -44,11 +45,13 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
     "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
     "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),
+    # Public address of the store, for every link that leaves it (store/urls.py).
+    "STORE_BASE_URL": ("STORE_BASE_URL", str, None),
     # Email.
-    "STORE_BASE_URL": ("STORE_BASE_URL", str, "http://127.0.0.1:5000"),
     "STORE_MAIL_TRANSPORT": ("STORE_MAIL_TRANSPORT", str, None),
     "STORE_MAIL_FROM": ("STORE_MAIL_FROM", str, "Tienda Almiquí <tienda@localhost>"),
     "STORE_STAFF_EMAIL": ("STORE_STAFF_EMAIL", str, None),
+    "STORE_STAFF_LOCALE": ("STORE_STAFF_LOCALE", str, None),
     "STORE_SMTP_HOST": ("STORE_SMTP_HOST", str, None),
     "STORE_SMTP_PORT": ("STORE_SMTP_PORT", int, 587),
     "STORE_SMTP_USERNAME": ("STORE_SMTP_USERNAME", str, ""),
@@ -113,6 +116,35 @@ def _development_secret(instance_path: Path) -> str:
     ).strip()
 
 
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(raw: str | None, production: bool) -> str:
+    """STORE_BASE_URL without a trailing slash; production needs an https:// address.
+
+    Links in emails and the addresses given to payment providers are built from it, so a
+    production store must never fall back to a development address.
+    """
+    if not raw:
+        if production:
+            raise ConfigurationError(
+                "STORE_BASE_URL is not set. Production builds the links in emails and the "
+                "addresses given to payment providers from it: set it to the store's public "
+                "https:// address, for example https://tienda.example.cu"
+            )
+        return DEVELOPMENT_BASE_URL
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"STORE_BASE_URL must be an address such as https://tienda.example.cu; got {raw!r}"
+        )
+    if production and parts.scheme != "https":
+        raise ConfigurationError(
+            f"STORE_BASE_URL must start with https:// in production; got {raw!r}"
+        )
+    return raw.strip().rstrip("/")
+
+
 def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Build the Flask config from ``environ``.
 
@@ -128,11 +160,13 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         raise ConfigurationError(f"STORE_ENV must be one of {', '.join(ENVIRONMENTS)}; got {env!r}")
     production = env == "production"
 
-    if config["BABEL_DEFAULT_LOCALE"] not in LOCALES:
-        raise ConfigurationError(
-            f"STORE_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}; "
-            f"got {config['BABEL_DEFAULT_LOCALE']!r}"
-        )
+    config["STORE_STAFF_LOCALE"] = config["STORE_STAFF_LOCALE"] or config["BABEL_DEFAULT_LOCALE"]
+    for name, key in (("STORE_DEFAULT_LOCALE", "BABEL_DEFAULT_LOCALE"),
+                      ("STORE_STAFF_LOCALE", "STORE_STAFF_LOCALE")):
+        if config[key] not in LOCALES:
+            raise ConfigurationError(
+                f"{name} must be one of {', '.join(LOCALES)}; got {config[key]!r}"
+            )
 
     if not config["SECRET_KEY"]:
         if production:
@@ -158,6 +192,8 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
                 "at this address; production needs a mailbox someone reads."
             )
         config["STORE_STAFF_EMAIL"] = "staff@localhost"
+
+    config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -61,11 +60,3 @@ def db_enum(cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
-
-
-class SealedKeyMixin:
-    """Columns of a secret kept in the vault (store/licensing/vault.py): never plain text."""
-
-    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    vault_key_id: Mapped[str] = mapped_column(String(16))
-    lookup_hash: Mapped[str] = mapped_column(String(64), unique=True)

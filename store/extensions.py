@@ -28,13 +28,16 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 
+# Connection option that makes the next SQLite transaction begin with BEGIN IMMEDIATE.
+IMMEDIATE_OPTION = "store_sqlite_immediate"
+
 
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave for a store: foreign keys on, WAL, waits instead of failing.
 
-    SQLAlchemy, not the sqlite3 module, then starts every transaction, so a use case that
-    allocates keys can start with ``BEGIN IMMEDIATE`` (see ``write_transaction``) and hold
-    the write lock from its first read to its commit.
+    SQLAlchemy, not the sqlite3 module, then starts every transaction, so a use case can
+    start with ``BEGIN IMMEDIATE`` (see store/unit_of_work.py) and hold the write lock from
+    its first read to its commit.
     """
 
     @event.listens_for(engine, "connect")
@@ -50,36 +53,3 @@ def configure_sqlite(engine: Engine) -> None:
     def on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-IMMEDIATE_OPTION = "store_sqlite_immediate"
-
-
-def write_transaction() -> None:
-    """Start the session's transaction as a serialised write.
-
-    On SQLite this issues ``BEGIN IMMEDIATE``, so concurrent allocations queue up instead
-    of reading the same free rows; PostgreSQL uses row locks instead and needs nothing
-    here. Call it first in a use case that allocates or locks. Raises RuntimeError when a
-    plain SQLite transaction is already open (it could no longer be made serial).
-    """
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
-    session = db.session()
-    if session.in_transaction():
-        options = session.connection().get_execution_options()
-        if not options.get(IMMEDIATE_OPTION):
-            raise RuntimeError("write_transaction() must start the transaction on SQLite")
-        return
-    session.connection(execution_options={IMMEDIATE_OPTION: True})
-
-
-def begin_write() -> None:
-    """Start a use case's own transaction, serial on SQLite (see ``write_transaction``).
-
-    A view may have read through the session before calling the service; that read-only
-    transaction is ended first (loaded objects simply reload). Only a service that owns
-    its transaction and commits may call this.
-    """
-    db.session.rollback()
-    write_transaction()

@@ -9,14 +9,23 @@ failure, so CI cannot pass without running the PostgreSQL tests.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from store import create_app
+from store.checkout.services import Buyer, check_out
 from store.extensions import db
+from store.money import Money
+from store.payments.models import Payment
+from store.payments.registry import enabled_providers
+from store.payments.services import Confirmation, confirm_payment
 
 PG_URL = os.environ.get("STORE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("STORE_REQUIRE_PG") == "1"
@@ -153,3 +162,176 @@ def count_queries(app):
             return QueryCounter(db.engine)
 
     return start
+
+
+@pytest.fixture
+def csrf_app(make_app) -> Flask:
+    """An app that checks CSRF tokens, as production does (the other test apps do not)."""
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def count(app) -> Callable[..., int]:
+    """``count(Order)`` or ``count(PoolKey, PoolKey.state == ...)``: rows in the database.
+
+    Inside the test's own app context it counts through that session (flushed rows too).
+    """
+
+    def rows(model, *where) -> int:
+        query = sa.select(sa.func.count()).select_from(model).where(*where)
+        if has_app_context() and current_app._get_current_object() is app:
+            return db.session.scalar(query)
+        with app.app_context():
+            return db.session.scalar(query)
+
+    return rows
+
+
+@pytest.fixture
+def run_at_once(app) -> Callable[[int, Callable], list]:
+    """``run_at_once(20, work)``: ``work(i)`` in 20 threads released together by a barrier.
+
+    Returns each result, or the exception it raised.
+    """
+
+    def run(count: int, work: Callable) -> list:
+        barrier = threading.Barrier(count)
+        results: list = [None] * count
+
+        def runner(i: int) -> None:
+            with app.app_context():
+                barrier.wait(timeout=60)
+                try:
+                    results[i] = work(i)
+                except Exception as error:  # noqa: BLE001 - the test inspects every outcome
+                    db.session.rollback()
+                    results[i] = error
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        return results
+
+    return run
+
+
+class Shopper:
+    """A buyer's browser session through the test client, like the Flask tutorial's AuthActions.
+
+    ``shopper.buy(plan_id)`` adds to the cart, checks out and answers the sandbox gateway;
+    the steps are there on their own for tests that stop half-way.
+    """
+
+    BUYER = {"email": "ana@example.com", "full_name": "Ana Pérez", "phone": "+53 5 123 4567",
+             "payment_method": "sandbox", "accept_terms": "y"}
+    FLASH = r'class="flash flash-{category}" role="\w+">(.*?)</p>'
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def add(self, plan_id, quantity=1, **extra):
+        return self.client.post(
+            "/carrito/anadir", data={"plan_id": plan_id, "quantity": quantity, **extra}
+        )
+
+    def session(self) -> dict:
+        with self.client.session_transaction() as session:
+            return dict(session)
+
+    def checkout_token(self) -> str:
+        """Open the checkout page, as the buyer does, and read the form's idempotency key."""
+        found = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', self.page("/caja/"))
+        return found[1] if found else self.session().get("checkout_token", "")
+
+    def check_out(self, **fields):
+        """Post the checkout form; ``field=None`` leaves that field out."""
+        data = {**self.BUYER, "checkout_token": self.checkout_token(), **fields}
+        return self.client.post("/caja/", data={k: v for k, v in data.items() if v is not None})
+
+    def answer_gateway(self, gateway: str, decision: str = "approved"):
+        return self.client.post(gateway, data={"decision": decision})
+
+    def buy(self, plan_id, quantity: int = 1, decision: str = "approved") -> str:
+        """Add, check out and answer on the sandbox gateway; return the order page's address."""
+        self.add(plan_id, quantity)
+        gateway = self.check_out().headers["Location"]
+        return self.answer_gateway(gateway, decision).headers["Location"]
+
+    def page(self, path: str) -> str:
+        return self.client.get(path).get_data(as_text=True)
+
+    @classmethod
+    def flashes_in(cls, html: str, category: str = "error") -> list[str]:
+        """The flashed messages of one category on a page already fetched."""
+        return [unescape(m) for m in re.findall(cls.FLASH.format(category=category), html)]
+
+    def flashes(self, category: str = "error", path: str = "/carrito/") -> list[str]:
+        """Open ``path`` (the cart, by default) and read its flashed messages."""
+        return self.flashes_in(self.page(path), category)
+
+
+@pytest.fixture
+def shopper(client) -> Shopper:
+    return Shopper(client)
+
+
+@pytest.fixture
+def stranger(app) -> Shopper:
+    """Another browser, with a session of its own."""
+    return Shopper(app.test_client())
+
+
+class Till:
+    """The checkout and payment use cases, called as the views call them, without requests."""
+
+    WINDOW = timedelta(minutes=30)
+    BUYER = Buyer("ana@example.com", "Ana Pérez")
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def check_out(self, cart: dict, token: str = "token-0000000000000001",
+                  locale: str = "es") -> tuple[int, str]:
+        """Place an order and start its sandbox payment; return (order id, payment reference)."""
+        with self.app.app_context():
+            placed = check_out(cart=cart, buyer=self.BUYER, checkout_token=token, locale=locale,
+                               payment_window=self.WINDOW, provider_name="sandbox")
+            reference = db.session.scalar(
+                sa.select(Payment.reference).where(Payment.order_id == placed.order.id)
+                .order_by(Payment.id.desc())
+            )
+            return placed.order.id, reference
+
+    def check_out_generated(self, quantity: int = 1, locale: str = "es") -> tuple[int, str]:
+        """Checkout of ``quantity`` licences of a new 50.00 CUP generated plan."""
+        from tests.factories import make_plan, make_product
+
+        with self.app.app_context():
+            plan = make_plan(make_product(plans=[]), price_minor=5000)
+            db.session.commit()
+            cart = {str(plan.id): {"q": quantity, "p": 5000}}
+        return self.check_out(cart, token=f"token-generated-{plan.id:06d}", locale=locale)
+
+    def notify(self, reference: str, *, event: str = "evt-1", outcome: str = "approved",
+               amount: Money | None = None, tamper=None) -> Confirmation:
+        """Send a signed sandbox notification through the real verification path."""
+        with self.app.app_context():
+            sandbox = enabled_providers()["sandbox"]
+            if amount is None:
+                amount = db.session.scalar(
+                    sa.select(Payment).where(Payment.reference == reference)
+                ).amount
+            body, headers = sandbox.notification(
+                event_id=event, reference=reference, outcome=outcome, amount=amount
+            )
+            return confirm_payment("sandbox", tamper(body) if tamper else body, headers)
+
+
+@pytest.fixture
+def till(app) -> Till:
+    return Till(app)

@@ -6,7 +6,7 @@ from itertools import count
 
 from store.catalogue.models import Audience, Fulfilment, Plan, PlanKind, Platform, Product
 from store.extensions import db
-from store.licensing import get_vault
+from store.vault import get_vault
 from store.licensing.models import PoolKey
 from store.orders.models import Order, OrderLine, OrderStatus
 

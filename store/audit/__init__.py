@@ -1,1 +1,10 @@
 """The audit trail: an append-only record of staff and system actions."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Load the audit table (the area has no pages yet)."""
+    from store.audit import models  # noqa: F401

@@ -1,8 +1,14 @@
 """The cart: plan ids and quantities kept in the session; prices always from the database."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("cart", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Attach the cart pages."""
+    from store.cart import views  # noqa: F401 - views attach the routes to bp
+
+    app.register_blueprint(bp)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
+
+from store.forms import WholeNumberField
 
 MAX_ID = 2**31 - 1
 
 
 class PlanForm(FlaskForm):
-    plan_id = IntegerField(
+    plan_id = WholeNumberField(
         validators=[InputRequired(_l("Choose a plan.")), NumberRange(1, MAX_ID, _l("Choose a plan."))]
     )
 
 
 class QuantityForm(PlanForm):
-    quantity = IntegerField(
+    quantity = WholeNumberField(
         _l("Quantity"),
         validators=[
             InputRequired(_l("Enter how many you want.")),
@@ -25,11 +26,3 @@ class QuantityForm(PlanForm):
             NumberRange(min=1, message=_l("The quantity must be a whole number of at least 1.")),
         ],
     )
-
-
-def first_error(form: FlaskForm) -> str:
-    """The first validation message of ``form``, for a flash message."""
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return str(_l("The request could not be understood. Please try again."))

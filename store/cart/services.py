@@ -1,4 +1,4 @@
-"""Cart rules. The cart itself is a plain dict kept in the session:
+"""Cart rules. The cart itself is a plain dict kept in the session (store/visitor.py):
 
 ``{"<plan id>": {"q": quantity, "p": price in minor units when it was added}}``
 
@@ -18,8 +18,7 @@ from store.catalogue.models import Plan, Product
 from store.errors import InvalidInput
 from store.extensions import db
 from store.money import Money
-
-Cart = dict[str, dict[str, int]]
+from store.visitor import Cart
 
 
 class CartError(InvalidInput):

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from store.cart import bp, services
-from store.cart.forms import PlanForm, QuantityForm, first_error
+from store.cart.forms import PlanForm, QuantityForm
 from store.cart.services import CartError
-
-
-def current_cart() -> services.Cart:
-    cart = session.get("cart")
-    return cart if isinstance(cart, dict) else {}
-
-
-def save_cart(cart: services.Cart) -> None:
-    session["cart"] = cart
-    # A new cart means a new checkout: the next order gets a new idempotency key.
-    session["checkout_token"] = secrets.token_urlsafe(24)
+from store.forms import first_error
+from store.visitor import current_cart, save_cart
 
 
 def _max_quantity() -> int:

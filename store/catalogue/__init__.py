@@ -1,8 +1,14 @@
 """The catalogue: home page, product list and product pages."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("catalogue", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Attach the catalogue pages."""
+    from store.catalogue import models, views  # noqa: F401 - views attach the routes to bp
+
+    app.register_blueprint(bp)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from store.catalogue.models import Audience, Fulfilment, Plan, PlanKind, Platform, Product
 from store.extensions import db
+from store.unit_of_work import use_case
 
 YEAR, TWO_YEARS, HALF_YEAR = 365, 730, 180
 
@@ -98,11 +99,18 @@ class SeedResult:
 
 
 def seed_demo_catalogue(*, only_if_empty: bool = False) -> SeedResult:
-    """Add the demo products and plans that are missing (matched by slug and SKU); commit once.
+    """Add the demo products and plans that are missing (matched by slug and SKU).
 
-    Never changes an existing row, so running it twice changes nothing. With
-    ``only_if_empty`` it does nothing at all when any product exists.
+    One use case. Never changes an existing row, so running it twice changes nothing.
+    With ``only_if_empty`` it does nothing at all when any product exists.
     """
+    with use_case() as uow:
+        result = _add_missing(only_if_empty)
+        uow.commit()
+    return result
+
+
+def _add_missing(only_if_empty: bool) -> SeedResult:
     if only_if_empty and db.session.scalar(select(Product.id).limit(1)) is not None:
         return SeedResult(0, 0, skipped=True)
     products = {p.slug: p for p in db.session.scalars(select(Product))}
@@ -131,5 +139,4 @@ def seed_demo_catalogue(*, only_if_empty: bool = False) -> SeedResult:
                 )
             )
             plans_added += 1
-    db.session.commit()
     return SeedResult(products_added, plans_added)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Form, IntegerField, SearchField, SelectField
+from wtforms import Form, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from store.catalogue.models import Audience, Platform
 from store.catalogue.services import MAX_PAGE, MAX_QUERY_LENGTH, ProductFilter
+from store.forms import WholeNumberField
 
 # Multi-platform suites are found through every platform filter, so they are no choice here.
 FILTER_PLATFORMS = [p for p in Platform if p is not Platform.MULTI]
@@ -39,7 +40,7 @@ class ProductFilterForm(Form):
         default="",
         validate_choice=True,
     )
-    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
+    page = WholeNumberField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 
     def to_filter(self) -> tuple[ProductFilter, int]:
         """Return the filter and page, ignoring any field that failed validation."""

@@ -1,8 +1,14 @@
 """Checkout: the one page where a cart becomes an order, handed to a payment provider."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("checkout", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Attach the checkout page."""
+    from store.checkout import views  # noqa: F401 - views attach the routes to bp
+
+    app.register_blueprint(bp)

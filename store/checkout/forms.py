@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TelField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+from store.forms import EmailAddress, StopOnFailure
+
+MAX_EMAIL_LENGTH = 254
 
 
-def email_address(form, field) -> None:
-    field.data = (field.data or "").strip()
-    if not EMAIL.fullmatch(field.data):
-        raise ValidationError(_l("Enter a valid email address, like ana@example.com."))
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class CheckoutForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(_l("Enter your email address.")), Length(max=254), email_address],
+        filters=[_strip],
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            # A long field stops here, before the address is parsed.
+            StopOnFailure(Length(max=MAX_EMAIL_LENGTH)),
+            EmailAddress(),
+        ],
         description=_l("Your licence keys are sent here."),
     )
     full_name = StringField(
         _l("Full name"),
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[_strip],
         validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
     )
     phone = TelField(

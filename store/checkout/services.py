@@ -1,8 +1,9 @@
-"""place_order: turn a cart into an order, with keys reserved, in one transaction.
+"""check_out: turn a cart into an order with keys reserved and its payment started.
 
-The steps read as a list: take the idempotency key, price the cart from the database,
-write the order with a snapshot of each line, reserve pool keys, commit. Nothing the
-browser sends besides plan ids and quantities is used.
+The steps read as a list, all in one transaction: take the idempotency key, price the cart
+from the database, write the order with a snapshot of each line, reserve pool keys, record
+the payment, commit. Then, with nothing locked, hand the payment to its provider. Nothing
+the browser sends besides plan ids and quantities is used.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from sqlalchemy.exc import IntegrityError
 
 from store.cart import services as cart_services
 from store.dbtypes import utcnow
-from store.errors import InvalidInput
-from store.extensions import begin_write, db
+from store.errors import InvalidInput, StoreError
+from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.keys import ALPHABET
 from store.money import Money
 from store.orders.models import Order, OrderLine, OrderStatus
 from store.orders.services import find_order_by_checkout_token, grant_access
 from store.orders.states import note
+from store.payments.gateway import PaymentProvider, PaymentProviderError
+from store.payments.registry import get_provider
+from store.payments.services import hand_over, new_payment
+from store.unit_of_work import use_case
+from store.visitor import Cart
 
 
 NUMBER_ATTEMPTS = 3
@@ -43,10 +49,22 @@ class Buyer:
     phone: str = ""
 
 
+class PaymentNotStarted(StoreError):
+    """The order was placed but its provider did not answer; the buyer can pay it again."""
+
+    status = 502
+    title = _l("The payment service did not answer")
+
+    def __init__(self, order: Order, detail: object | None = None) -> None:
+        super().__init__(detail)
+        self.order = order
+
+
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
     created: bool  # False when the same checkout was submitted before
+    pay_at: str | None = None  # the provider's page, for a new order
 
 
 def new_order_number() -> str:
@@ -55,7 +73,7 @@ def new_order_number() -> str:
     return f"A-{symbols[:4]}-{symbols[4:]}"
 
 
-def _priced_lines(cart: cart_services.Cart) -> list[cart_services.CartLine]:
+def _priced_lines(cart: Cart) -> list[cart_services.CartLine]:
     view = cart_services.view(cart)
     if not view.buyable:
         raise CartNeedsReview(_l("Your cart is empty."))
@@ -84,38 +102,50 @@ def _new_order(buyer: Buyer, lines, *, token: str, locale: str, expires: datetim
     return order
 
 
-def place_order(
-    *, cart: cart_services.Cart, buyer: Buyer, checkout_token: str, locale: str,
-    payment_window: timedelta, now: datetime | None = None,
+def check_out(
+    *, cart: Cart, buyer: Buyer, checkout_token: str, locale: str,
+    payment_window: timedelta, provider_name: str, now: datetime | None = None,
 ) -> PlacedOrder:
-    """Create the order for ``cart``, or return the one this checkout already created.
+    """Place the order for ``cart`` and start its payment, or find the one this checkout placed.
 
-    Raises CartNeedsReview (empty cart, changed prices or plans) or OutOfStock (a pool
-    plan is short; names it). Either way nothing is written. Commits once.
+    Raises NotFound (unknown provider), CartNeedsReview (empty cart, changed prices or
+    plans) or OutOfStock (a pool plan is short; names it), writing nothing; or
+    PaymentNotStarted when the order was placed but the provider failed.
     """
+    provider = get_provider(provider_name)
     now = now or utcnow()
-    expires = now + payment_window
     for attempt in range(NUMBER_ATTEMPTS):
         try:
-            begin_write()
-            existing = find_order_by_checkout_token(checkout_token)
-            if existing is not None:
-                return PlacedOrder(existing, created=False)
-            order = _new_order(buyer, _priced_lines(cart), token=checkout_token, locale=locale,
-                               expires=expires)
-            for line in order.lines:
-                licensing.reserve(line, line.quantity, until=expires)
-            db.session.commit()
-            return PlacedOrder(order, created=True)
+            placed, payment_id = _place(cart, buyer, checkout_token, locale, provider,
+                                        now=now, expires=now + payment_window)
+            break
         except IntegrityError:
-            db.session.rollback()
             existing = find_order_by_checkout_token(checkout_token)
             if existing is not None:  # the same checkout committed first (a double click)
                 return PlacedOrder(existing, created=False)
             if attempt == NUMBER_ATTEMPTS - 1:
                 raise
             # Otherwise the random order number was taken: draw another one.
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")
+    if not placed.created:
+        return placed
+    try:
+        return PlacedOrder(placed.order, created=True, pay_at=hand_over(payment_id))
+    except PaymentProviderError as error:
+        raise PaymentNotStarted(placed.order, error.detail or error.title) from error
+
+
+def _place(
+    cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
+    now: datetime, expires: datetime,
+) -> tuple[PlacedOrder, int | None]:
+    with use_case() as uow:
+        existing = find_order_by_checkout_token(token)
+        if existing is not None:
+            return PlacedOrder(existing, created=False), None
+        order = _new_order(buyer, _priced_lines(cart), token=token, locale=locale,
+                           expires=expires)
+        for line in order.lines:
+            licensing.reserve(line, line.quantity, until=expires, now=now)
+        payment = new_payment(order, provider, now=now)
+        uow.commit()
+    return PlacedOrder(order, created=True), payment.id

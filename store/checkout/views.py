@@ -1,25 +1,28 @@
-"""The checkout page: place the order, then hand the buyer to the payment provider."""
+"""The checkout page: one use case places the order and hands the buyer to the provider."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from store.cart import services as cart_services
-from store.cart.views import current_cart, save_cart
 from store.checkout import bp
 from store.checkout.forms import CheckoutForm
-from store.checkout.services import Buyer, CartNeedsReview, place_order
+from store.checkout.services import Buyer, CartNeedsReview, PaymentNotStarted, check_out
 from store.licensing.services import OutOfStock
 from store.orders.models import Order
-from store.orders.services import expire_orders, find_order_by_checkout_token, order_link
-from store.orders.views import remember_order
-from store.payments.gateway import PaymentProviderError, provider_choices
-from store.payments.services import begin_payment
+from store.orders.services import find_order_by_checkout_token
+from store.payments.registry import provider_choices
+from store.visitor import (
+    checkout_token,
+    current_cart,
+    remember_order,
+    remembered_orders,
+    save_cart,
+)
 
 
 def _form() -> CheckoutForm:
@@ -27,15 +30,19 @@ def _form() -> CheckoutForm:
     form.payment_method.choices = provider_choices()
     if not form.is_submitted():
         form.payment_method.data = form.payment_method.choices[0][0]
-        form.checkout_token.data = session.setdefault("checkout_token", secrets.token_urlsafe(24))
+        form.checkout_token.data = checkout_token()
     return form
+
+
+def _order_page(order: Order):
+    return redirect(url_for("orders.show", number=order.number))
 
 
 @bp.route("/caja/", methods=["GET", "POST"])
 def start():
     placed = _already_placed(request.form.get("checkout_token", ""))
     if placed is not None:  # a second click or tab: the order exists, go to it
-        return redirect(order_link(placed))
+        return _order_page(placed)
     view = cart_services.view(current_cart())
     if not view.lines:
         flash(_("Your cart is empty."), "error")
@@ -52,34 +59,32 @@ def _already_placed(token: str) -> Order | None:
     if request.method != "POST" or not token:
         return None
     order = find_order_by_checkout_token(token[:64])
-    mine = session.get("orders", [])
-    return order if order is not None and order.number in mine else None
+    return order if order is not None and order.number in remembered_orders() else None
 
 
 def _place(form: CheckoutForm):
-    if form.checkout_token.data != session.get("checkout_token"):
+    if form.checkout_token.data != checkout_token():
         # A form from an older cart (or someone else's token): start again from this cart.
         flash(_("Your cart changed while you were checking out. Please check it and try again."),
               "error")
         return redirect(url_for("checkout.start"))
-    expire_orders()  # frees keys held by abandoned orders before reserving new ones
     buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip())
     try:
-        placed = place_order(
+        placed = check_out(
             cart=current_cart(), buyer=buyer, checkout_token=form.checkout_token.data,
-            locale=str(get_locale() or "es"),
+            locale=str(get_locale() or "es"), provider_name=form.payment_method.data,
             payment_window=timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"]),
         )
     except (CartNeedsReview, OutOfStock) as error:
         flash(str(error.detail), "error")
         return redirect(url_for("cart.show"))
-    order = placed.order
-    remember_order(order.number)
-    if not placed.created:  # the same checkout again (a second tab)
-        return redirect(order_link(order))
-    save_cart({})
-    try:
-        return redirect(begin_payment(order, form.payment_method.data))
-    except PaymentProviderError as error:
+    except PaymentNotStarted as error:
+        remember_order(error.order.number)
+        save_cart({})
         flash(str(error.detail or error.title), "error")
-        return redirect(order_link(order))
+        return _order_page(error.order)
+    remember_order(placed.order.number)
+    if not placed.created:  # the same checkout again (a second tab)
+        return _order_page(placed.order)
+    save_cart({})
+    return redirect(placed.pay_at)

@@ -1,10 +1,14 @@
-"""Licensing: key format, the vault, pools of vendor keys, reservation and issuance."""
+"""Licensing: key format, pools of vendor keys, reservation, issuance, revocation.
 
-from flask import current_app
+Licensing sits below orders: it knows order lines only as rows with an id, a plan, a
+quantity, seats, a duration and a fulfilment mode, and never imports the orders area.
+"""
 
-from store.licensing.vault import Vault
+from __future__ import annotations
+
+from flask import Flask
 
 
-def get_vault() -> Vault:
-    """The vault of the current app (built from configuration in create_app)."""
-    return current_app.extensions["store_vault"]
+def init_app(app: Flask) -> None:
+    """Load the licensing tables (the area has no pages yet)."""
+    from store.licensing import models  # noqa: F401

@@ -1,9 +1,10 @@
 """Import vendor keys into a pool plan from a plain list or a CSV file.
 
-A file is read twice, streaming: ``check_key_file`` validates it as a whole (UTF-8 text,
-a ``key`` column when it is a CSV) before anything is written, so a bad file imports
-nothing; ``import_pool`` then seals and inserts the keys in batches, one transaction per
-batch, so a failure part-way never leaves a half-written batch.
+``import_keys(sku, path)`` is the use case the command line (and later the back office's
+upload) calls. The file is read twice, streaming: ``check_key_file`` validates it as a
+whole (UTF-8 text, a ``key`` column when it is a CSV) before anything is written, so a bad
+file imports nothing; ``import_pool`` then seals and inserts the keys in batches, one
+use case per batch, so a failure part-way never leaves a half-written batch.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.errors import InvalidInput
 from store.extensions import db
-from store.licensing import get_vault
-from store.licensing.keys import lookup_form
 from store.licensing.models import Licence, PoolKey, PoolKeyState
+from store.unit_of_work import use_case
+from store.vault import get_vault, lookup_form
 
 MAX_KEY_LENGTH = 200
 MIN_KEY_LENGTH = 8  # letters and digits, once spaces and dashes are dropped
@@ -185,6 +186,29 @@ def check_pool_plan(plan: Plan | None, sku: str) -> Plan:
     return plan
 
 
+def import_keys(
+    sku: str,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import the vendor keys in the file at ``path`` into the pool plan with SKU ``sku``.
+
+    Raises ImportFileError, importing nothing, for an unknown SKU, a plan that issues
+    generated keys, or a file that is not a key list. ``progress`` is called with the lines
+    handled so far and the file's line count. One use case per batch (see import_pool).
+    """
+    plan = check_pool_plan(db.session.scalar(select(Plan).where(Plan.sku == sku)), sku)
+    key_file = check_key_file(path)
+    report_progress = (lambda handled: progress(handled, key_file.lines)) if progress else None
+    return import_pool(
+        plan, read_key_file(path), dry_run=dry_run, batch_size=batch_size,
+        progress=report_progress,
+    )
+
+
 def import_pool(
     plan: Plan,
     entries: Iterable[tuple[int, str]],
@@ -196,8 +220,8 @@ def import_pool(
     """Seal and add the keys in ``entries`` ((line number, raw key) pairs) to ``plan``'s pool.
 
     Skips (and counts) invalid lines, keys repeated in the file and keys already in the
-    store. Commits one transaction per batch; ``dry_run`` writes nothing. ``progress`` is
-    called with the number of lines handled after each batch.
+    store. One use case per batch; ``dry_run`` writes nothing. ``progress`` is called with
+    the number of lines handled after each batch.
     """
     check_pool_plan(plan, plan.sku)
     vault = get_vault()
@@ -246,22 +270,20 @@ def _insert_ignoring_known(rows: list[dict]) -> int:
 def _store_batch(
     plan: Plan, batch: list[tuple[str, str]], report: ImportReport, dry_run: bool
 ) -> None:
-    """Insert one batch in its own transaction; roll it back whole on any error.
+    """Insert one batch as a use case of its own; it is rolled back whole on any error.
 
     Keys already stored, or stored by a concurrent import while this batch ran, are
-    counted as already in the store.
+    counted as already in the store. A dry run checks the batch and commits nothing.
     """
     lookups = [lookup for _key, lookup in batch]
-    try:
+    with use_case() as uow:
         known = {
             *db.session.scalars(select(PoolKey.lookup_hash).where(PoolKey.lookup_hash.in_(lookups))),
             *db.session.scalars(select(Licence.lookup_hash).where(Licence.lookup_hash.in_(lookups))),
         }
         fresh = [key for key, lookup in batch if lookup not in known]
-        if dry_run or not fresh:
-            db.session.rollback()
-            added = len(fresh)
-        else:
+        added = len(fresh)
+        if fresh and not dry_run:
             vault, now = get_vault(), utcnow()
             rows = []
             for key in fresh:
@@ -272,9 +294,6 @@ def _store_batch(
                     "lookup_hash": sealed.lookup_hash,
                 })
             added = _insert_ignoring_known(rows)
-            db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+            uow.commit()
     report.imported += added
     report.already_in_store += len(batch) - added

@@ -28,6 +28,7 @@ import secrets
 from flask_babel import lazy_gettext as _l
 
 from store.errors import InvalidInput
+from store.vault import SEPARATORS
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
 BASE = len(ALPHABET)  # 31, a prime: the check arithmetic is in a field
@@ -38,7 +39,6 @@ KEY_SYMBOLS = RANDOM_SYMBOLS + HASH_SYMBOLS + 1
 GROUP = 4
 # Letters people type for the symbols they meant.
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "Z": "2"})
-SEPARATORS = str.maketrans("", "", " -_\t\u00a0\u2010\u2011\u2012\u2013\u2014\u2212")
 
 
 class InvalidKey(InvalidInput):
@@ -109,12 +109,3 @@ def normalise(text: str) -> str:
     if not is_valid(symbols):
         raise InvalidKey(_l("The licence key has a typo. Please check it and try again."))
     return group(symbols)
-
-
-def lookup_form(text: str) -> str:
-    """The form a key is hashed in: upper case, without spaces or dashes.
-
-    Works for this store's keys (already normalised) and for imported vendor keys,
-    whose format is the vendor's.
-    """
-    return str(text).strip().upper().translate(SEPARATORS)

@@ -1,7 +1,7 @@
 """Licences and the pool of imported vendor keys.
 
 No key is ever stored in plain text: each row keeps the ciphertext, the id of the vault key
-that sealed it, and the keyed lookup hash (see store/licensing/vault.py). The database
+that sealed it, and the keyed lookup hash (see store/vault.py). The database
 itself refuses double issuance:
 
 * ``licence.lookup_hash`` and ``pool_key.lookup_hash`` are unique;
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.catalogue.models import Plan
-from store.dbtypes import SealedKeyMixin, UTCDateTime, db_enum, utcnow
+from store.dbtypes import UTCDateTime, db_enum, utcnow
 from store.extensions import db
-from store.orders.models import OrderLine
+from store.vault import SealedKeyMixin
+
+if TYPE_CHECKING:  # orders sits above licensing; the mapper resolves "OrderLine" by name
+    from store.orders.models import OrderLine
 
 
 class LicenceStatus(enum.StrEnum):
@@ -83,7 +87,7 @@ class Licence(SealedKeyMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    order_line: Mapped[OrderLine] = relationship()
+    order_line: Mapped[OrderLine] = relationship("OrderLine")
     plan: Mapped[Plan] = relationship()
     pool_key: Mapped[PoolKey | None] = relationship()
     replaced_by: Mapped[Licence | None] = relationship(remote_side="Licence.id")

@@ -1,36 +1,51 @@
-"""Licensing use cases: reserve pool keys, issue licences, revoke and reissue them.
+"""Licensing steps: reserve pool keys, issue licences, revoke and reissue them.
 
-These functions run inside the caller's transaction and never commit: the checkout,
-payment and support services call them as steps of their own use case and commit once.
-Each makes the transaction serial with ``write_transaction()``: ``BEGIN IMMEDIATE`` on
-SQLite (so a caller must call it before its first query, or it raises), row locks on
-PostgreSQL (``FOR UPDATE`` on the order line, ``SKIP LOCKED`` for pools), so concurrent
+These functions run inside the caller's use case and never commit: the checkout, payment
+and support use cases call them as steps and commit once (store/unit_of_work.py). Each
+needs a serial transaction (``require_write``): ``BEGIN IMMEDIATE`` on SQLite, row locks
+on PostgreSQL (``FOR UPDATE`` on the order line, ``SKIP LOCKED`` for pools), so concurrent
 buyers never claim the same key and one line's keys never change under another call.
+
+Order lines come from the orders area, which sits above this one: they are used through
+the ``Line`` protocol and never imported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from store.audit.models import record
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.errors import StoreError
-from store.extensions import db, write_transaction
-from store.licensing import get_vault, keys
-from store.licensing.models import (
-    Licence,
-    LicenceStatus,
-    PoolKey,
-    PoolKeyState,
-    SealedKeyMixin,
-)
-from store.orders.models import Order, OrderLine
+from store.extensions import db
+from store.licensing import keys
+from store.licensing.models import Licence, LicenceStatus, PoolKey, PoolKeyState
+from store.unit_of_work import lock, require_write
+from store.vault import get_vault, seal_into
+
+
+class Line(Protocol):
+    """What licensing needs of an order line (store.orders.models.OrderLine)."""
+
+    id: int
+    plan_id: int
+    plan: Plan
+    quantity: int
+    seats: int
+    duration_days: int
+    fulfilment: Fulfilment
+
+
+class HasLines(Protocol):
+    lines: Sequence[Line]
 
 
 class OutOfStock(StoreError):
@@ -73,28 +88,33 @@ class Stock:
         return self.available < self.threshold
 
 
-def _lock_lines(lines: list[OrderLine]) -> None:
+def _lock_lines(lines: Sequence[Line]) -> None:
     """Hold the order lines' row locks until commit (PostgreSQL); SQLite is already serial.
 
-    Every service that touches a line's keys takes this lock first, so reserve, release and
+    Every step that touches a line's keys takes this lock first, so reserve, release and
     issue of one line never interleave.
     """
-    ids = sorted(line.id for line in lines)
-    if ids:
-        db.session.execute(select(OrderLine.id).where(OrderLine.id.in_(ids)).with_for_update())
+    lock(*lines)
 
 
-def _reserved_keys(line: OrderLine) -> list[PoolKey]:
+def _reserved_keys(line: Line) -> list[PoolKey]:
     query = select(PoolKey).where(
         PoolKey.order_line_id == line.id, PoolKey.state == PoolKeyState.RESERVED
     )
     return list(db.session.scalars(query.order_by(PoolKey.id).with_for_update()))
 
 
-def _free_keys(line: OrderLine, count: int) -> list[PoolKey]:
+def _free_keys(line: Line, count: int, now: datetime) -> list[PoolKey]:
+    """Claimable keys of the line's plan: available ones, and reservations that ran out.
+
+    Taking over a lapsed reservation is how abandoned orders give their keys back without
+    anyone sweeping first; a lapsed order paid later claims keys again when it is issued.
+    """
+    lapsed = and_(PoolKey.state == PoolKeyState.RESERVED, PoolKey.reserved_until < now)
     query = (
         select(PoolKey)
-        .where(PoolKey.plan_id == line.plan_id, PoolKey.state == PoolKeyState.AVAILABLE)
+        .where(PoolKey.plan_id == line.plan_id,
+               or_(PoolKey.state == PoolKeyState.AVAILABLE, lapsed))
         .order_by(PoolKey.id)
         .limit(count)
         .with_for_update(skip_locked=True)
@@ -109,14 +129,17 @@ def _make_available(keys_: list[PoolKey]) -> None:
         key.reserved_until = None
 
 
-def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
+def reserve(
+    line: Line, quantity: int, until: datetime, *, now: datetime | None = None
+) -> list[PoolKey]:
     """Make ``line`` hold exactly ``quantity`` reserved pool keys, claiming only what is missing.
 
     Does nothing for lines fulfilled with generated keys. Extends the reservation to
-    ``until``. Raises OutOfStock, claiming nothing, when the pool has too few available
-    keys. Runs in the caller's transaction, which it makes serial (write_transaction).
+    ``until``; reservations of other lines that ran out before ``now`` count as free.
+    Raises OutOfStock, claiming nothing, when the pool has too few keys. A step: runs in
+    the caller's serial transaction.
     """
-    write_transaction()
+    require_write()
     if line.fulfilment != Fulfilment.POOL:
         return []
     _lock_lines([line])
@@ -124,7 +147,7 @@ def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
     surplus, held = held[quantity:], held[:quantity]
     _make_available(surplus)
     missing = quantity - len(held)
-    free = _free_keys(line, missing) if missing > 0 else []
+    free = _free_keys(line, missing, now or utcnow()) if missing > 0 else []
     if len(free) < missing:
         raise OutOfStock(line.plan, quantity, len(free) + len(held))
     for key in held + free:
@@ -135,12 +158,12 @@ def reserve(line: OrderLine, quantity: int, until: datetime) -> list[PoolKey]:
     return held + free
 
 
-def release(order: Order) -> int:
+def release(order: HasLines) -> int:
     """Return the order's reserved (not issued) pool keys to the pool; idempotent.
 
-    Returns how many keys were released. Runs in the caller's transaction, made serial.
+    Returns how many keys were released. A step: runs in the caller's serial transaction.
     """
-    write_transaction()
+    require_write()
     _lock_lines(order.lines)
     line_ids = [line.id for line in order.lines]
     if not line_ids:
@@ -158,8 +181,9 @@ def release_lapsed(now: datetime | None = None) -> int:
     """Free every reservation whose time ran out (a sweep for crashed or forgotten orders).
 
     A line paid later still gets keys: ``issue`` claims them again. Returns the count.
+    A step: runs in the caller's serial transaction.
     """
-    write_transaction()
+    require_write()
     lapsed = list(
         db.session.scalars(
             select(PoolKey)
@@ -172,7 +196,7 @@ def release_lapsed(now: datetime | None = None) -> int:
     return len(lapsed)
 
 
-def current_licences(line: OrderLine) -> list[Licence]:
+def current_licences(line: Line) -> list[Licence]:
     """The licences the line holds now: one per unit, the newest generation of each."""
     licences = db.session.scalars(
         select(Licence)
@@ -182,15 +206,15 @@ def current_licences(line: OrderLine) -> list[Licence]:
     return list(licences)
 
 
-def issue(line: OrderLine, *, now: datetime | None = None) -> list[Licence]:
+def issue(line: Line, *, now: datetime | None = None) -> list[Licence]:
     """Issue one licence per unit of ``line``; calling it again returns the same licences.
 
     Pool lines use their reserved keys (claiming them again if the reservation lapsed;
     raises OutOfStock when the pool cannot cover the line, issuing nothing); generated
     lines get fresh keys. Each licence has the line's seats and runs from ``now`` for the
-    line's duration. Runs in the caller's transaction, made serial.
+    line's duration. A step: runs in the caller's serial transaction.
     """
-    write_transaction()
+    require_write()
     _lock_lines([line])
     existing = current_licences(line)
     if existing:
@@ -198,7 +222,7 @@ def issue(line: OrderLine, *, now: datetime | None = None) -> list[Licence]:
     now = now or utcnow()
     expires = now + timedelta(days=line.duration_days)
     if line.fulfilment == Fulfilment.POOL:
-        pool_keys: list[PoolKey | None] = list(reserve(line, line.quantity, until=now))
+        pool_keys: list[PoolKey | None] = list(reserve(line, line.quantity, until=now, now=now))
     else:
         pool_keys = [None] * line.quantity
     licences = [
@@ -210,30 +234,25 @@ def issue(line: OrderLine, *, now: datetime | None = None) -> list[Licence]:
 
 
 def _new_licence(
-    line: OrderLine, unit: int, pool_key: PoolKey | None, starts: datetime, expires: datetime,
+    line: Line, unit: int, pool_key: PoolKey | None, starts: datetime, expires: datetime,
     *, generation: int = 0,
 ) -> Licence:
-    if pool_key is not None:
-        # Same key, same lookup hash: the ciphertext (bound to that hash) moves as it is.
-        sealed = (pool_key.ciphertext, pool_key.vault_key_id, pool_key.lookup_hash)
-        pool_key.state = PoolKeyState.ISSUED
-        pool_key.reserved_until = None
-    else:
-        fresh = get_vault().seal(keys.generate())
-        sealed = (fresh.ciphertext, fresh.key_id, fresh.lookup_hash)
     licence = Licence(
         order_line_id=line.id, plan_id=line.plan_id, unit=unit, generation=generation,
         pool_key=pool_key, seats=line.seats, starts_at=starts, expires_at=expires,
-        ciphertext=sealed[0], vault_key_id=sealed[1], lookup_hash=sealed[2],
         status=LicenceStatus.ACTIVE,
     )
+    if pool_key is not None:
+        # Same key, same lookup hash: the ciphertext (bound to that hash) moves as it is.
+        licence.ciphertext, licence.vault_key_id, licence.lookup_hash = (
+            pool_key.ciphertext, pool_key.vault_key_id, pool_key.lookup_hash
+        )
+        pool_key.state = PoolKeyState.ISSUED
+        pool_key.reserved_until = None
+    else:
+        seal_into(licence, keys.generate())
     db.session.add(licence)
     return licence
-
-
-def reveal(row: SealedKeyMixin) -> str:
-    """Decrypt a licence's (or pool key's) key, to show it to its owner or to staff."""
-    return get_vault().open(row.ciphertext, row.vault_key_id, row.lookup_hash)
 
 
 def find_licence(key_text: str) -> Licence | None:
@@ -264,11 +283,12 @@ def revoke(
 ) -> Licence:
     """Stop an active licence (``status`` REFUNDED for refunds) and audit it.
 
-    Raises LicenceNotActive when it is not active. Runs in the caller's transaction.
+    Raises LicenceNotActive when it is not active. A step: runs in the caller's serial
+    transaction.
     """
     if status not in (LicenceStatus.REVOKED, LicenceStatus.REFUNDED):
         raise ValueError(f"revoke() sets revoked or refunded, not {status}")
-    write_transaction()
+    require_write()
     _lock_licence(licence)
     licence.status = status
     licence.status_reason = reason
@@ -281,15 +301,15 @@ def reissue(licence: Licence, *, reason: str, actor: str) -> Licence:
 
     The old licence is revoked and points to the new one (``replaced_by``). A pool plan
     takes a new key from the pool (raises OutOfStock when it is empty). Raises
-    LicenceNotActive for a licence that is not active. Runs in the caller's write
+    LicenceNotActive for a licence that is not active. A step: runs in the caller's serial
     transaction.
     """
-    write_transaction()
+    require_write()
     _lock_licence(licence)
     line = licence.order_line
     pool_key = None
     if line.fulfilment == Fulfilment.POOL:
-        free = _free_keys(line, 1)
+        free = _free_keys(line, 1, utcnow())
         if not free:
             raise OutOfStock(line.plan, 1, 0)
         pool_key = free[0]

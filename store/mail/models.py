@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.dbtypes import UTCDateTime, db_enum, utcnow
 from store.extensions import db
+from store.mail.kinds import renderer_for
 
 
 class OutboxStatus(enum.StrEnum):
@@ -41,8 +42,13 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def queue(kind: str, recipient: str, *, locale: str = "es", **payload: Any) -> OutboxMessage:
-    """Add a message to the outbox. Runs in the caller's transaction, never commits."""
+def queue(kind: str, recipient: str, *, locale: str, **payload: Any) -> OutboxMessage:
+    """Add a message to the outbox. A step: runs in the caller's transaction, never commits.
+
+    Raises UnknownMessageKind for a kind no area registered, so a typo fails the use case
+    instead of a worker, hours later.
+    """
+    renderer_for(kind)
     message = OutboxMessage(kind=kind, recipient=recipient, locale=locale, payload=payload)
     db.session.add(message)
     return message

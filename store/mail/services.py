@@ -11,25 +11,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from store.dbtypes import utcnow
-from store.extensions import begin_write, db
+from store.extensions import db
+from store.mail.kinds import renderer_for
 from store.mail.models import OutboxMessage, OutboxStatus
 from store.mail.transports import Transport
+from store.unit_of_work import use_case
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
-
-
-class UnknownMessageKind(LookupError):
-    """An outbox row names a kind no renderer knows (a programming error)."""
 
 
 @dataclass
@@ -48,56 +46,62 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _lease_due(now: datetime, limit: int) -> list[int]:
-    begin_write()
-    due = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for message in due:
-        message.next_attempt_at = now + LEASE
-    ids = [message.id for message in due]
-    db.session.commit()
+    """Push the due messages' next attempt past the lease, so no other worker takes them."""
+    with use_case() as uow:
+        due = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING,
+                   OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for message in due:
+            message.next_attempt_at = now + LEASE
+        ids = [message.id for message in due]
+        uow.commit()
     return ids
 
 
 def _email_for(message: OutboxMessage) -> EmailMessage:
-    renderer = RENDERERS.get(message.kind)
-    if renderer is None:
-        raise UnknownMessageKind(message.kind)
-    base_url = current_app.config["STORE_BASE_URL"]
-    with current_app.test_request_context(base_url=base_url), force_locale(message.locale):
-        subject, text, html = renderer(message)
+    """Build the email of an outbox row, in its language. Needs an app context only.
+
+    Raises UnknownMessageKind, or ValueError when the recipient is not one plain address
+    (the header is built with the standard library's Address, never by pasting text).
+    """
+    renderer = renderer_for(message.kind)
+    with force_locale(message.locale):
+        rendered = renderer(message)
     email = EmailMessage()
-    email["Subject"] = subject
+    email["Subject"] = rendered.subject
     email["From"] = current_app.config["STORE_MAIL_FROM"]
-    email["To"] = message.recipient
+    email["To"] = Address(addr_spec=message.recipient)
     email["X-Outbox-Id"] = str(message.id)
-    email.set_content(text)
-    email.add_alternative(html, subtype="html")
+    email.set_content(rendered.text)
+    email.add_alternative(rendered.html, subtype="html")
     return email
 
 
 def _deliver(message_id: int, transport: Transport, now: datetime) -> bool:
-    """Send one leased message, then record the outcome in a transaction of its own."""
+    """Send one leased message, then record the outcome in a use case of its own."""
     error = None
     try:
         transport.send(_email_for(db.session.get(OutboxMessage, message_id)))
     except Exception as failure:  # noqa: BLE001 - worker boundary: record, log, retry later
         error = failure
-    begin_write()
-    message = db.session.get(OutboxMessage, message_id)
-    message.attempts += 1
-    if error is None:
-        message.status, message.sent_at, message.last_error = OutboxStatus.SENT, utcnow(), None
-    else:
-        message.next_attempt_at = now + backoff(message.attempts)
-        message.last_error = f"{type(error).__name__}: {error}"[:500]
-        log.warning("outbox message %s not delivered (attempt %s): %s",
-                    message_id, message.attempts, type(error).__name__)
-    db.session.commit()
+    with use_case() as uow:
+        message = db.session.get(OutboxMessage, message_id)
+        message.attempts += 1
+        if error is None:
+            message.status, message.sent_at, message.last_error = (
+                OutboxStatus.SENT, utcnow(), None
+            )
+        else:
+            message.next_attempt_at = now + backoff(message.attempts)
+            message.last_error = f"{type(error).__name__}: {error}"[:500]
+            log.warning("outbox message %s not delivered (attempt %s): %s",
+                        message_id, message.attempts, type(error).__name__)
+        uow.commit()
     return error is None
 
 
@@ -115,35 +119,3 @@ def send_pending(
             else:
                 report.failed += 1
     return report
-
-
-def _render(template: str, subject: str, **context) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of ``mail/<template>.txt`` and ``.html``."""
-    return (
-        subject,
-        render_template(f"mail/{template}.txt", **context),
-        render_template(f"mail/{template}.html", **context),
-    )
-
-
-def _order_delivery(message: OutboxMessage) -> tuple[str, str, str]:
-    from store.orders.services import order_link, order_view
-
-    view = order_view(message.payload["order_id"])
-    return _render(
-        "order_delivery", _("Your licences – order %(number)s", number=view.order.number),
-        view=view, order=view.order, link=order_link(view.order, external=True),
-    )
-
-
-def _staff_alert(message: OutboxMessage) -> tuple[str, str, str]:
-    from store.orders.models import Order
-
-    order = db.session.get(Order, message.payload["order_id"])
-    return _render(
-        "staff_alert", _("Attention needed: order %(number)s", number=order.number),
-        order=order, reason=message.payload.get("reason", ""),
-    )
-
-
-RENDERERS = {"order_delivery": _order_delivery, "staff_alert": _staff_alert}

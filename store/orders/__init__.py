@@ -1,8 +1,15 @@
-"""Orders: the buyer's order page; models and services for the other areas."""
+"""Orders: what a customer bought, its states and page, and the order emails."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("orders", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Attach the order page and register the order emails."""
+    from store.orders import emails, models, views  # noqa: F401 - views attach the routes
+
+    app.register_blueprint(bp)
+    emails.register(app)

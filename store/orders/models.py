@@ -13,9 +13,10 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.catalogue.models import Fulfilment, Plan
-from store.dbtypes import SealedKeyMixin, UTCDateTime, db_enum, utcnow
+from store.dbtypes import UTCDateTime, db_enum, utcnow
 from store.extensions import db
 from store.money import Money
+from store.vault import SealedKeyMixin
 
 
 class OrderStatus(enum.StrEnum):

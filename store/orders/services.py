@@ -1,4 +1,4 @@
-"""Order use cases outside checkout and payment: viewing, expiring, access links."""
+"""Order use cases outside checkout and payment: finding, viewing, links, expiring."""
 
 from __future__ import annotations
 
@@ -7,51 +7,50 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from store.dbtypes import utcnow
 from store.errors import NotFound
-from store.extensions import begin_write, db
-from store.licensing import get_vault
+from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.models import Licence
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import transition
+from store.unit_of_work import use_case
+from store.urls import public_url
+from store.vault import get_vault, reveal, seal_into
 
 EXPIRY_BATCH = 100
 ACCESS_TOKEN_BYTES = 20  # 160 random bits, written as 40 hex digits
 MAX_TOKEN_LENGTH = 100
+MAX_NUMBER_LENGTH = 20
 
 
 def grant_access(order: Order) -> None:
     """Give ``order`` a new random link token (sealed in the vault); an old link stops working.
 
-    Runs in the caller's transaction.
+    A step: runs in the caller's transaction.
     """
-    sealed = get_vault().seal(secrets.token_hex(ACCESS_TOKEN_BYTES))
-    order.access = OrderAccess(
-        ciphertext=sealed.ciphertext, vault_key_id=sealed.key_id, lookup_hash=sealed.lookup_hash
-    )
+    order.access = seal_into(OrderAccess(), secrets.token_hex(ACCESS_TOKEN_BYTES))
 
 
-def order_access_token(order: Order) -> str:
-    """The order page's link token, decrypted (for the buyer's email and redirects)."""
-    return licensing.reveal(order.access)
+def order_link(order: Order) -> str:
+    """The emailed address of the order page: it carries the access token.
+
+    Opening it moves the access into the visitor's session and redirects to the clean
+    ``order_page_url``, so the token is seen in one request only.
+    """
+    return public_url("orders.show", number=order.number, t=reveal(order.access))
 
 
-def order_link(order: Order, *, external: bool = False) -> str:
-    """The order page's address with its access token (for the buyer's email)."""
-    return url_for(
-        "orders.show", number=order.number, t=order_access_token(order), _external=external
-    )
+def order_page_url(order: Order) -> str:
+    """The order page's public address without the token (opens for the buyer's session)."""
+    return public_url("orders.show", number=order.number)
 
 
-def may_view(order: Order, token: str | None, own_numbers: list[str]) -> bool:
-    """The buyer's session placed the order, or the link carries its access token."""
-    if order.number in own_numbers:
-        return True
+def token_opens(order: Order, token: str | None) -> bool:
+    """True when ``token`` is the order's current link token (compared by keyed hash)."""
     if not token or len(token) > MAX_TOKEN_LENGTH or order.access is None:
         return False
     offered = get_vault().lookup_hash(str(token)).encode()
@@ -77,18 +76,19 @@ def order_view(order_id: int) -> OrderView:
         raise NotFound(_l("This order does not exist."))
     licences = db.session.scalars(
         select(Licence)
-        .join(OrderLine)
+        .join(OrderLine, Licence.order_line_id == OrderLine.id)
         .where(OrderLine.order_id == order.id, Licence.replaced_by_id.is_(None))
         .order_by(Licence.order_line_id, Licence.unit)
     ).all()
     by_line: dict[int, list[tuple[Licence, str]]] = {line.id: [] for line in order.lines}
     for licence in licences:
-        by_line[licence.order_line_id].append((licence, licensing.reveal(licence)))
+        by_line[licence.order_line_id].append((licence, reveal(licence)))
     return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines])
 
 
 def find_order(number: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.number == number[:20]))
+    """The order with this public number. Raises NotFound."""
+    order = db.session.scalar(select(Order).where(Order.number == number[:MAX_NUMBER_LENGTH]))
     if order is None:
         raise NotFound(_l("This order does not exist."))
     return order
@@ -98,22 +98,11 @@ def find_order_by_checkout_token(token: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.checkout_token == token))
 
 
-def expire_if_due(order: Order, now: datetime | None = None) -> bool:
-    """Expire one unpaid order past its payment window and free its keys; commits.
+def expire(order: Order, now: datetime) -> bool:
+    """Expire one unpaid order past its window and free its keys; False when not due.
 
-    Returns True when it expired. Safe to call on every view of the order page.
+    A step: the caller holds the order's row lock, in a serial transaction.
     """
-    now = now or utcnow()
-    if order.status != OrderStatus.PENDING_PAYMENT or not order.expires_at or order.expires_at > now:
-        return False
-    begin_write()
-    locked = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
-    expired = _expire(locked, now)
-    db.session.commit()
-    return expired
-
-
-def _expire(order: Order, now: datetime) -> bool:
     if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > now:
         return False  # paid or expired meanwhile
     transition(order, OrderStatus.EXPIRED, "payment window closed")
@@ -124,21 +113,23 @@ def _expire(order: Order, now: datetime) -> bool:
 def expire_orders(now: datetime | None = None) -> int:
     """Expire every unpaid order past its window and release its keys; returns the count.
 
-    Commits one transaction per batch of orders.
+    The scheduled sweep (``flask store expire-orders``): one use case per batch of orders,
+    so a long run never holds many locks. Reservations that simply ran out are also freed.
     """
     now = now or utcnow()
     total = 0
     while True:
-        begin_write()
-        due = db.session.scalars(
-            select(Order)
-            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
-            .order_by(Order.id)
-            .limit(EXPIRY_BATCH)
-            .with_for_update(skip_locked=True)
-        ).all()
-        expired = sum(_expire(order, now) for order in due)
-        db.session.commit()
-        total += expired
+        with use_case() as uow:
+            due = db.session.scalars(
+                select(Order)
+                .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+                .order_by(Order.id)
+                .limit(EXPIRY_BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            total += sum(expire(order, now) for order in due)
+            if len(due) < EXPIRY_BATCH:
+                licensing.release_lapsed(now)
+            uow.commit()
         if len(due) < EXPIRY_BATCH:
             return total

@@ -1,8 +1,15 @@
-"""Payments: provider seam, payment records, notifications, the sandbox gateway page."""
+"""Payments: provider seam and registry, payment records, notifications, the sandbox page."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("payments", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Build the enabled providers and attach the notification and sandbox routes."""
+    from store.payments import models, registry, views  # noqa: F401 - views attach the routes
+
+    registry.init_app(app)
+    app.register_blueprint(bp)

@@ -1,26 +1,29 @@
-"""The payment provider seam: one Protocol, frozen dataclasses, a registry by name.
+"""The payment provider seam: one Protocol, frozen dataclasses, errors, and parsing helpers.
 
 A provider starts a payment (returning where to send the customer), verifies a
-notification (returning a verified event, or raising), and refunds. Providers are enabled
-by STORE_PAYMENT_PROVIDERS; the sandbox is the embedded default.
+notification (returning a verified event, or raising), completes a payment after the
+customer returns (gateways that capture, such as EnZona), tells what became of a payment
+(for reconciling), cancels an unfinished one, and refunds. Providers live in
+``store/payments/providers/`` and are listed in its registry; this module imports none.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from store.config import ConfigurationError
-from store.errors import InvalidInput, NotFound, StoreError
+from store.errors import InvalidInput, StoreError
 from store.money import Money
 
 
 class PaymentOutcome(enum.StrEnum):
+    """What a provider says of a payment."""
+
     APPROVED = "approved"
     DECLINED = "declined"
 
@@ -29,11 +32,13 @@ class PaymentOutcome(enum.StrEnum):
 class PaymentRequest:
     reference: str  # ours; the provider echoes it in notifications
     order_number: str
-    amount: Money
+    amount: Money  # what the provider charges, in the currency it settles in
+    order_amount: Money  # the order total (CUP) that charge stands for
     description: str
     email: str
-    return_url: str
-    notify_url: str
+    return_url: str  # where the customer comes back after paying
+    cancel_url: str  # where the customer comes back after giving up
+    notify_url: str  # where the provider sends its signed notifications
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,17 @@ class PaymentStart:
 
 
 @dataclass(frozen=True)
+class ProviderPayment:
+    """A payment as the provider knows it: our reference, its reference, the charge."""
+
+    reference: str
+    provider_reference: str | None
+    amount: Money
+
+
+@dataclass(frozen=True)
 class PaymentEvent:
-    """A notification whose signature checked out."""
+    """A verified statement from the provider about one payment."""
 
     event_id: str
     reference: str
@@ -74,43 +88,57 @@ class PaymentProviderError(StoreError):
 class PaymentProvider(Protocol):
     name: str
     label: object  # shown to the customer at checkout
+    currency: str  # the currency it charges in
 
-    def start_payment(self, request: PaymentRequest) -> PaymentStart: ...
+    def start_payment(self, request: PaymentRequest) -> PaymentStart:
+        """Open the payment at the provider. Raises PaymentProviderError."""
 
-    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent: ...
+    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
+        """Check a notification's signature and shape. Raises InvalidNotification."""
 
-    def refund(self, reference: str, amount: Money) -> RefundResult: ...
+    def complete_payment(self, payment: ProviderPayment) -> PaymentEvent | None:
+        """After the customer returns: capture or complete the payment where the provider
+        needs it; return the event to act on, or None while it is still pending."""
 
+    def query_payment(self, payment: ProviderPayment) -> PaymentEvent | None:
+        """Ask what became of a payment (reconciling); None while it is still pending."""
 
-def register_providers(app: Flask) -> None:
-    """Build the enabled providers from STORE_PAYMENT_PROVIDERS; raise on unknown names."""
-    from store.payments.providers.sandbox import SandboxProvider
+    def cancel_payment(self, payment: ProviderPayment) -> None:
+        """Stop a payment that was started and never finished."""
 
-    available = {"sandbox": SandboxProvider}
-    providers = {}
-    for name in app.config["STORE_PAYMENT_PROVIDERS"]:
-        if name not in available:
-            raise ConfigurationError(
-                f"STORE_PAYMENT_PROVIDERS names {name!r}; known providers: {', '.join(available)}"
-            )
-        providers[name] = available[name].from_config(app.config)
-    if not providers:
-        raise ConfigurationError("STORE_PAYMENT_PROVIDERS must enable at least one provider")
-    app.extensions["store_payment_providers"] = providers
+    def refund(self, payment: ProviderPayment, amount: Money) -> RefundResult:
+        """Give back ``amount`` of a settled payment. Raises PaymentProviderError."""
 
 
-def enabled_providers() -> dict[str, PaymentProvider]:
-    return current_app.extensions["store_payment_providers"]
+# How the registry builds a provider from the app's configuration.
+ProviderFactory = Callable[[Mapping[str, Any]], PaymentProvider]
 
 
-def provider_choices() -> list[tuple[str, object]]:
-    """(name, label) of each enabled provider, for a form's payment method field."""
-    return [(name, provider.label) for name, provider in enabled_providers().items()]
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Decode a notification body that must be a JSON object. Raises InvalidNotification.
+
+    Any body that fails to parse is refused the same way: not UTF-8, not JSON, nested
+    too deep for the parser, or not an object.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise InvalidNotification(_l("Malformed notification.")) from error
+    if not isinstance(data, dict):
+        raise InvalidNotification(_l("Malformed notification."))
+    return data
 
 
-def get_provider(name: str) -> PaymentProvider:
-    """Return an enabled provider. Raises NotFound for any other name."""
-    provider = enabled_providers().get(name)
-    if provider is None:
-        raise NotFound(_l("Unknown payment method."))
-    return provider
+def plain_text(data: Mapping[str, Any], name: str, max_length: int) -> str:
+    """A required string field of printable ASCII, at most ``max_length`` long.
+
+    Identifiers from providers are ASCII; anything else (a lone surrogate, a NUL, a number
+    where text belongs) is refused before it reaches the database.
+    """
+    value = data.get(name)
+    if (
+        not isinstance(value, str) or not value or len(value) > max_length
+        or not value.isascii() or not value.isprintable()
+    ):
+        raise InvalidNotification(_l("Malformed notification."))
+    return value

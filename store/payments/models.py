@@ -31,9 +31,14 @@ class Payment(db.Model):
     # Our reference, sent to the provider and echoed in its notifications.
     reference: Mapped[str] = mapped_column(String(64))
     provider_reference: Mapped[str | None] = mapped_column(String(255))
+    # What the provider charges, in the currency it settles in.
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # "1 USD = 120.00 CUP" when the provider settles in another currency; None for CUP.
+    # The order total (CUP) that charge stands for.
+    order_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    order_currency: Mapped[str] = mapped_column(String(3))
+    # CUP per unit of ``currency``, as exact decimal text ("120.00"), when the provider
+    # settles in another currency; None when it charges the order total as it is.
     exchange_rate: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[PaymentStatus] = mapped_column(
         db_enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
@@ -45,7 +50,13 @@ class Payment(db.Model):
 
     @property
     def amount(self) -> Money:
+        """What the provider charges."""
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def order_amount(self) -> Money:
+        """The order total this payment pays."""
+        return Money(self.order_amount_minor, self.order_currency)
 
 
 class ProcessedEvent(db.Model):

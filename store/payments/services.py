@@ -4,34 +4,66 @@
 notification for the right amount moves the order to paid, issues its licences and queues
 the delivery email, all in one transaction. Anything that stops fulfilment after money
 arrived leaves the order in ``needs_attention`` with staff alerted, never silent.
+
+Use cases: ``pay_order`` (pay a pending order again) and ``confirm_payment``. Steps for
+other use cases: ``new_payment`` (inside checkout's transaction) and ``hand_over`` (the
+provider call, after the commit).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
-from store.extensions import begin_write, db, write_transaction
+from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.services import OutOfStock
 from store.mail.models import queue
+from store.money import Money
+from store.orders.emails import ORDER_DELIVERY, STAFF_ALERT
 from store.orders.models import Order, OrderStatus
-from store.orders.services import order_link
+from store.orders.services import order_page_url
 from store.orders.states import can_transition, note, transition
-from store.payments.gateway import PaymentEvent, PaymentOutcome, PaymentRequest, get_provider
+from store.payments.gateway import (
+    PaymentEvent,
+    PaymentOutcome,
+    PaymentProvider,
+    PaymentProviderError,
+    PaymentRequest,
+)
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
+from store.payments.registry import get_provider
+from store.unit_of_work import use_case
+from store.urls import public_url
 
 log = logging.getLogger(__name__)
 UNPAID = (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.FAILED,
           OrderStatus.CANCELLED)
+MAX_RAW_NOTIFICATION = 20_000
+
+
+class Confirmation(enum.StrEnum):
+    """What the store did with a provider notification (kept on the processed event)."""
+
+    FULFILLED = "fulfilled"  # paid, keys issued, delivery email queued
+    DUPLICATE = "duplicate"  # this event was acted on before
+    ALREADY_PAID = "already_paid"  # another event already confirmed this payment
+    DECLINED = "declined"  # the order failed and gave its keys back
+    IGNORED = "ignored"  # a decline for a payment that was already settled
+    AMOUNT_MISMATCH = "amount_mismatch"  # another amount or currency: needs attention
+    OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
+    ISSUE_FAILED = "issue_failed"  # paid, but issuing failed unexpectedly
+    PAID_TWICE = "paid_twice"  # money for an order another payment already paid
 
 
 class OrderNotPayable(StoreError):
@@ -39,77 +71,104 @@ class OrderNotPayable(StoreError):
     title = _l("This order cannot be paid now")
 
 
-def begin_payment(order: Order, provider_name: str) -> str:
-    """Record a new payment for a pending order and return where to send the buyer.
+def _charge(total: Money, provider: PaymentProvider) -> Money:
+    """What ``provider`` charges for ``total``. Raises PaymentProviderError when it settles
+    in another currency (exchange rates arrive with the providers that need them)."""
+    if provider.currency != total.currency:
+        log.error("provider %s charges %s and no exchange rate is configured",
+                  provider.name, provider.currency)
+        raise PaymentProviderError(_l("This payment method is not available right now."))
+    return total
 
-    The provider is called after the commit. Raises OrderNotPayable when the order is not
-    waiting for payment, PaymentProviderError when the provider fails (order unchanged).
+
+def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Payment:
+    """Record a payment for a pending order, or resume the one waiting at this provider.
+
+    A step: the caller holds the order's row lock. Raises OrderNotPayable when the order
+    is not waiting for payment, PaymentProviderError when the provider cannot charge it.
     """
-    provider = get_provider(provider_name)
-    begin_write()
-    order = db.session.scalar(select(Order).where(Order.id == order.id).with_for_update())
-    if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= utcnow():
-        db.session.rollback()
+    if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= now:
         raise OrderNotPayable(_l("The payment window of this order has closed."))
-    payment = _pending_payment(order, provider.name)
-    if payment is None:
-        payment = Payment(
-            order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
-            amount_minor=order.total_minor, currency=order.currency,
-        )
-        db.session.add(payment)
-        note(order, "payment_started", provider.name)
-    db.session.commit()
-    request = PaymentRequest(
-        reference=payment.reference, order_number=order.number, amount=order.total,
-        description=str(_l("Order %(number)s", number=order.number)), email=order.email,
-        return_url=order_link(order, external=True),
-        notify_url=url_for("payments.notify", provider=provider.name, _external=True),
-    )
-    start = provider.start_payment(request)
-    if start.provider_reference:
-        begin_write()
-        db.session.get(Payment, payment.id).provider_reference = start.provider_reference
-        db.session.commit()
-    return start.redirect_url
-
-
-def _pending_payment(order: Order, provider_name: str) -> Payment | None:
-    """The payment already waiting at this provider: paying again resumes it, not a new charge."""
-    return db.session.scalar(
+    payment = db.session.scalar(
         select(Payment)
-        .where(Payment.order_id == order.id, Payment.provider == provider_name,
+        .where(Payment.order_id == order.id, Payment.provider == provider.name,
                Payment.status == PaymentStatus.PENDING)
         .order_by(Payment.id.desc())
     )
+    if payment is None:
+        charge = _charge(order.total, provider)
+        payment = Payment(
+            order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
+            amount_minor=charge.minor, currency=charge.currency,
+            order_amount_minor=order.total_minor, order_currency=order.currency,
+        )
+        db.session.add(payment)
+        note(order, "payment_started", provider.name)
+        db.session.flush()
+    return payment
 
 
-def receive_notification(provider_name: str, body: bytes, headers: Mapping[str, str]) -> str:
+def hand_over(payment_id: int) -> str:
+    """Open the payment at its provider and return where to send the buyer.
+
+    Runs after the payment's use case committed, so no lock is held while the provider
+    answers. Raises PaymentProviderError; the order stays pending and can be paid again.
+    """
+    payment = db.session.get(Payment, payment_id)
+    order = payment.order
+    provider = get_provider(payment.provider)
+    start = provider.start_payment(PaymentRequest(
+        reference=payment.reference, order_number=order.number, amount=payment.amount,
+        order_amount=payment.order_amount,
+        description=str(_l("Order %(number)s", number=order.number)), email=order.email,
+        return_url=order_page_url(order), cancel_url=order_page_url(order),
+        notify_url=public_url("payments.notify", provider=provider.name),
+    ))
+    if start.provider_reference and start.provider_reference != payment.provider_reference:
+        with use_case() as uow:
+            db.session.get(Payment, payment_id).provider_reference = start.provider_reference
+            uow.commit()
+    return start.redirect_url
+
+
+def pay_order(order_id: int, provider_name: str) -> str:
+    """Pay a pending order (again), resuming its payment at the same provider.
+
+    Returns where to send the buyer. Raises OrderNotPayable (window closed, already paid),
+    NotFound (unknown provider) or PaymentProviderError, changing nothing.
+    """
+    provider = get_provider(provider_name)
+    with use_case() as uow:
+        order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+        payment_id = new_payment(order, provider, now=utcnow()).id
+        uow.commit()
+    return hand_over(payment_id)
+
+
+def confirm_payment(
+    provider_name: str, body: bytes, headers: Mapping[str, str]
+) -> Confirmation:
     """Verify a provider notification and act on it once; return what happened.
 
-    Raises InvalidNotification (bad signature or shape) or NotFound (unknown payment),
-    changing nothing. Commits once.
+    Raises InvalidNotification (bad signature or shape) or NotFound (unknown provider or
+    payment), changing nothing. One use case: status, licences, emails and the dedupe
+    row commit together.
     """
     provider = get_provider(provider_name)
     event = provider.verify_notification(body, headers)
+    raw = body.decode("utf-8", "replace")[:MAX_RAW_NOTIFICATION]
     try:
-        begin_write()
-        outcome = confirm_payment(provider.name, event, body.decode("utf-8", "replace"))
-        db.session.commit()
+        with use_case() as uow:
+            outcome = _act_once(provider.name, event, raw)
+            uow.commit()
     except IntegrityError:
-        db.session.rollback()
         if _already_processed(provider.name, event.event_id):
-            return "duplicate"  # the same event committed first in a concurrent request
+            return Confirmation.DUPLICATE  # the same event committed first elsewhere
         raise  # anything else is a real failure: the provider will send it again
-    except BaseException:
-        db.session.rollback()
-        raise
     return outcome
 
 
-def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
-    """Act on a verified event inside the caller's transaction (see module docstring)."""
-    write_transaction()
+def _act_once(provider_name: str, event: PaymentEvent, raw: str) -> Confirmation:
     of_event = (Payment.provider == provider_name, Payment.reference == event.reference)
     order_id = db.session.scalar(select(Payment.order_id).where(*of_event))
     if order_id is None:
@@ -122,11 +181,11 @@ def confirm_payment(provider_name: str, event: PaymentEvent, raw: str) -> str:
         .execution_options(populate_existing=True)
     )
     if _already_processed(provider_name, event.event_id):
-        return "duplicate"
+        return Confirmation.DUPLICATE
     outcome = _act(order, payment, event)
     db.session.add(ProcessedEvent(
         provider=provider_name, event_id=event.event_id, payment_id=payment.id,
-        outcome=outcome, payload=raw[:20_000],
+        outcome=outcome.value, payload=raw,
     ))
     db.session.flush()
     return outcome
@@ -140,37 +199,41 @@ def _already_processed(provider_name: str, event_id: str) -> bool:
     ) is not None
 
 
-def _act(order: Order, payment: Payment, event: PaymentEvent) -> str:
+def _act(order: Order, payment: Payment, event: PaymentEvent) -> Confirmation:
     if event.outcome == PaymentOutcome.DECLINED:
         return _declined(order, payment)
     if payment.status == PaymentStatus.APPROVED:
-        return "already_paid"  # a second notification of the same payment
-    if event.amount != payment.amount or payment.amount != order.total:
+        return Confirmation.ALREADY_PAID  # a second notification of the same payment
+    # The provider's charge is checked against what was asked of it (in its currency), and
+    # what that charge stands for against the order.
+    if event.amount != payment.amount or payment.order_amount != order.total:
         payment.status = PaymentStatus.MISMATCH
         return _needs_attention(
-            order, f"provider confirmed {event.amount}, order asked for {order.total}",
-            "amount_mismatch",
+            order, f"provider confirmed {event.amount}, payment asked for {payment.amount} "
+            f"for an order of {order.total}", Confirmation.AMOUNT_MISMATCH,
         )
     payment.status = PaymentStatus.APPROVED
     if order.status not in UNPAID:
         # Money for an order that was already paid by another payment: refund by hand.
-        return _needs_attention(order, f"second payment {payment.reference}", "paid_twice")
+        return _needs_attention(
+            order, f"second payment {payment.reference}", Confirmation.PAID_TWICE
+        )
     order.paid_at = utcnow()
     transition(order, OrderStatus.PAID, f"{payment.provider} {payment.reference}")
     return _fulfil(order)
 
 
-def _declined(order: Order, payment: Payment) -> str:
+def _declined(order: Order, payment: Payment) -> Confirmation:
     if payment.status != PaymentStatus.PENDING:
-        return "ignored"
+        return Confirmation.IGNORED
     payment.status = PaymentStatus.DECLINED
     if order.status == OrderStatus.PENDING_PAYMENT:
         transition(order, OrderStatus.FAILED, "payment declined")
         licensing.release(order)
-    return "declined"
+    return Confirmation.DECLINED
 
 
-def _fulfil(order: Order) -> str:
+def _fulfil(order: Order) -> Confirmation:
     """Issue every line's licences and queue the delivery email, or go to needs_attention."""
     savepoint = db.session.begin_nested()
     try:
@@ -178,24 +241,28 @@ def _fulfil(order: Order) -> str:
             licensing.issue(line)
     except OutOfStock as error:
         savepoint.rollback()
-        return _needs_attention(order, f"cannot issue keys: {error.detail}", "out_of_stock")
+        return _needs_attention(
+            order, f"cannot issue keys: {error.detail}", Confirmation.OUT_OF_STOCK
+        )
     except Exception as error:  # noqa: BLE001 - money arrived: report, never fail silently
         savepoint.rollback()
         log.exception("issuing licences for order %s failed", order.number)
-        return _needs_attention(order, f"cannot issue keys: {type(error).__name__}", "issue_failed")
+        return _needs_attention(
+            order, f"cannot issue keys: {type(error).__name__}", Confirmation.ISSUE_FAILED
+        )
     savepoint.commit()
     transition(order, OrderStatus.FULFILLED, "licences issued")
-    queue("order_delivery", order.email, locale=order.locale, order_id=order.id)
-    return "fulfilled"
+    queue(ORDER_DELIVERY, order.email, locale=order.locale, order_id=order.id)
+    return Confirmation.FULFILLED
 
 
-def _needs_attention(order: Order, reason: str, outcome: str) -> str:
+def _needs_attention(order: Order, reason: str, outcome: Confirmation) -> Confirmation:
     if can_transition(order, OrderStatus.NEEDS_ATTENTION):
         transition(order, OrderStatus.NEEDS_ATTENTION, reason)
     else:  # already needs attention, or fulfilled and paid a second time
-        note(order, outcome, reason)
-    queue("staff_alert", current_app.config["STORE_STAFF_EMAIL"], locale="es",
+        note(order, outcome.value, reason)
+    config = current_app.config
+    queue(STAFF_ALERT, config["STORE_STAFF_EMAIL"], locale=config["STORE_STAFF_LOCALE"],
           order_id=order.id, reason=reason)
     log.warning("order %s needs attention: %s", order.number, reason)
     return outcome
-

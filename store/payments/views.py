@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-
 from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from store.extensions import csrf, db
 from store.payments import bp
 from store.payments.forms import SandboxDecisionForm
-from store.payments.gateway import enabled_providers
+from store.payments.gateway import PaymentOutcome
 from store.payments.models import Payment, PaymentStatus
-from store.payments.services import receive_notification
+from store.payments.registry import enabled_providers
+from store.payments.services import confirm_payment
 
 
 @bp.post("/api/pagos/notificacion/<provider>")
 @csrf.exempt  # providers sign their notifications instead
 def notify(provider: str):
-    outcome = receive_notification(provider, request.get_data(cache=False), request.headers)
-    return jsonify(status=outcome)
+    outcome = confirm_payment(provider, request.get_data(cache=False), request.headers)
+    return jsonify(status=outcome.value)
 
 
 def _sandbox_payment(reference: str) -> Payment:
@@ -50,10 +49,8 @@ def sandbox_decide(reference: str):
     order_page = url_for("orders.show", number=payment.order.number)
     if not form.validate_on_submit() or payment.status != PaymentStatus.PENDING:
         return redirect(order_page)
-    sandbox = enabled_providers()["sandbox"]
-    body, headers = sandbox.notification(
-        event_id=f"sbx_{uuid.uuid4().hex}", reference=payment.reference,
-        outcome=form.decision.data, amount=payment.amount,
+    body, headers = enabled_providers()["sandbox"].answer(
+        payment.reference, PaymentOutcome(form.decision.data), payment.amount
     )
-    receive_notification("sandbox", body, headers)
+    confirm_payment("sandbox", body, headers)
     return redirect(order_page)

@@ -1,8 +1,14 @@
-"""Site-wide routes: health checks and the language switch."""
+"""Site-wide routes: health checks, the terms and the language switch."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("site", __name__)
 
-# The routes live in views.py, imported by store.register_blueprints (importing the
-# package for its models or services stays free of view imports and their cycles).
+
+def init_app(app: Flask) -> None:
+    """Attach the site-wide routes."""
+    from store.site import views  # noqa: F401 - views attach the routes to bp
+
+    app.register_blueprint(bp)

@@ -49,9 +49,12 @@ def browser():
 def live_server(app) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the length of one test."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # Links in emails and the payment gateway's address are built from the public address.
+    app.config["STORE_BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield url
     server.shutdown()
     thread.join(timeout=10)
 

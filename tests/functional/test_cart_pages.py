@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from store.catalogue.models import Plan, Product
 from store.extensions import db
 from store.orders.models import Order
+from tests.conftest import Shopper
 from tests.factories import make_product
 
 QUANTITY_AT_LEAST_1 = "La cantidad debe ser un número entero, 1 como mínimo."
 QUANTITY_1_TO_50 = "La cantidad debe estar entre 1 y 50."
 NOT_ON_SALE = "Este plan no está a la venta."
-BUYER = {"email": "ana@example.com", "full_name": "Ana Pérez", "payment_method": "sandbox",
-         "accept_terms": "y"}
+GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"  # built from STORE_BASE_URL
 
 
 @pytest.fixture
@@ -37,27 +37,14 @@ def plans(app) -> dict[str, int]:
             "withdrawn": ids["Plan retirado"], "hidden_product": ids["producto retirado"]}
 
 
-def add(client, plan_id, quantity=1, **extra):
-    return client.post("/carrito/anadir", data={"plan_id": plan_id, "quantity": quantity, **extra})
-
-
-def session_state(client) -> tuple[dict, str | None]:
-    with client.session_transaction() as session:
-        return dict(session.get("cart", {})), session.get("checkout_token")
-
-
-def flashes(html: str, category: str = "error") -> list[str]:
-    found = re.findall(rf'class="flash flash-{category}" role="status">(.*?)</p>', html)
-    return [unescape(message) for message in found]
+def session_state(shopper: Shopper) -> tuple[dict, str | None]:
+    session = shopper.session()
+    return dict(session.get("cart", {})), session.get("checkout_token")
 
 
 def text(html: str) -> str:
     """The page's visible text on one line."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-def cart_page(client) -> str:
-    return client.get("/carrito/").get_data(as_text=True)
 
 
 def set_price(app, plan_id: int, price_minor: int) -> None:
@@ -67,70 +54,70 @@ def set_price(app, plan_id: int, price_minor: int) -> None:
 
 
 def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_database_price(
-    client, plans
+    shopper, plans
 ):
-    html = client.get("/productos/hogar/").get_data(as_text=True)
+    html = shopper.client.get("/productos/hogar/").get_data(as_text=True)
     row = re.search(r"<span>1 año · 1 PC</span>.*?</tr>", html, re.S)[0]
     action = re.search(r'<form method="post" action="([^"]+)">', row)[1]
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', row))
 
-    response = client.post(action, data=fields)
+    response = shopper.client.post(action, data=fields)
 
     assert response.status_code == 302 and response.headers["Location"] == "/carrito/"
-    assert session_state(client)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
-    html = cart_page(client)
-    assert flashes(html, "success") == ["Añadido a tu carrito."]
+    assert session_state(shopper)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
+    html = shopper.page("/carrito/")
+    assert Shopper.flashes_in(html, "success") == ["Añadido a tu carrito."]
     line = "Almiquí Hogar — 1 año · 1 PC 50.00 CUP Cantidad Actualizar 50.00 CUP Quitar"
     assert line in text(html)
     assert "Total 50.00 CUP" in text(html)
     assert 'href="/caja/">Pagar</a>' in html
 
 
-def test_the_header_counts_every_item_in_the_cart_on_every_page(client, plans):
-    add(client, plans["one_year"], 2)
-    add(client, plans["two_years"], 1)
+def test_the_header_counts_every_item_in_the_cart_on_every_page(shopper, plans):
+    shopper.add(plans["one_year"], 2)
+    shopper.add(plans["two_years"], 1)
 
     for path in ("/", "/productos/", "/carrito/", "/productos/hogar/", "/no-existe"):
-        html = client.get(path).get_data(as_text=True)
+        html = shopper.client.get(path).get_data(as_text=True)
         assert '<span class="cart-count" aria-label="3 artículos">3</span>' in html, path
 
 
-def test_changing_the_quantity_updates_the_line_and_the_total(client, plans):
-    add(client, plans["one_year"])
-    add(client, plans["two_years"])
+def test_changing_the_quantity_updates_the_line_and_the_total(shopper, plans):
+    shopper.add(plans["one_year"])
+    shopper.add(plans["two_years"])
 
-    response = client.post("/carrito/cantidad", data={"plan_id": plans["one_year"], "quantity": 3})
+    response = shopper.client.post("/carrito/cantidad", data={"plan_id": plans["one_year"], "quantity": 3})
 
     assert response.headers["Location"] == "/carrito/"
-    cart, _ = session_state(client)
+    cart, _ = session_state(shopper)
     assert cart[str(plans["one_year"])]["q"] == 3 and cart[str(plans["two_years"])]["q"] == 1
-    page = text(cart_page(client))
+    page = text(shopper.page("/carrito/"))
     assert "1 año · 1 PC 50.00 CUP Cantidad Actualizar 150.00 CUP" in page
     assert "Total 240.00 CUP" in page
 
 
-def test_removing_a_line_keeps_the_other_lines(client, plans):
-    add(client, plans["one_year"])
-    add(client, plans["two_years"], 2)
+def test_removing_a_line_keeps_the_other_lines(shopper, plans):
+    shopper.add(plans["one_year"])
+    shopper.add(plans["two_years"], 2)
 
-    client.post("/carrito/quitar", data={"plan_id": plans["one_year"]})
+    shopper.client.post("/carrito/quitar", data={"plan_id": plans["one_year"]})
 
-    assert session_state(client)[0] == {str(plans["two_years"]): {"q": 2, "p": 9000}}
-    page = text(cart_page(client))
+    assert session_state(shopper)[0] == {str(plans["two_years"]): {"q": 2, "p": 9000}}
+    page = text(shopper.page("/carrito/"))
     assert "1 año · 1 PC" not in page and "Total 180.00 CUP" in page
 
 
-def test_emptying_the_cart_removes_every_line_and_a_new_checkout_begins(client, plans):
-    add(client, plans["one_year"])
-    add(client, plans["two_years"])
-    _, token_before = session_state(client)
+def test_emptying_the_cart_removes_every_line_and_a_new_checkout_begins(shopper, plans):
+    shopper.add(plans["one_year"])
+    shopper.add(plans["two_years"])
+    _, token_before = session_state(shopper)
 
-    response = client.post("/carrito/vaciar")
+    response = shopper.client.post("/carrito/vaciar")
 
     assert response.headers["Location"] == "/carrito/"
-    cart, token_after = session_state(client)
+    cart, token_after = session_state(shopper)
     assert cart == {} and token_after != token_before
-    html = cart_page(client)
+    html = shopper.page("/carrito/")
     assert "Tu carrito está vacío." in html and 'aria-label="0 artículos">0</span>' in html
 
 
@@ -152,37 +139,37 @@ def test_emptying_the_cart_removes_every_line_and_a_new_checkout_begins(client, 
     ],
 )
 def test_an_addition_out_of_limits_is_refused_with_a_message_and_changes_nothing(
-    client, plans, plan, quantity, message
+    shopper, plans, plan, quantity, message
 ):
-    add(client, plans["one_year"])  # one already in the cart, so "50 more" is too many
-    cart_page(client)  # shows (and so clears) the "added" message
-    before = session_state(client)
+    shopper.add(plans["one_year"])  # one already in the cart, so "50 more" is too many
+    shopper.page("/carrito/")  # shows (and so clears) the "added" message
+    before = session_state(shopper)
     plan_id = {"unknown": 999_999, "not a number": "abc"}.get(plan) or plans[plan]
 
-    response = add(client, plan_id, quantity)
+    response = shopper.add(plan_id, quantity)
 
     assert response.headers["Location"] == "/carrito/"
-    assert session_state(client) == before
-    html = cart_page(client)
-    assert flashes(html) == [message] and flashes(html, "success") == []
+    assert session_state(shopper) == before
+    html = shopper.page("/carrito/")
+    assert Shopper.flashes_in(html) == [message] and Shopper.flashes_in(html, "success") == []
 
 
-def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, client):
+def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, shopper):
     with app.app_context():
         product = make_product(plans=[{} for _ in range(21)])
         db.session.commit()
         ids = [plan.id for plan in product.plans]
     for plan_id in ids[:20]:
-        add(client, plan_id)
-    before = session_state(client)
+        shopper.add(plan_id)
+    before = session_state(shopper)
 
-    add(client, ids[20])
-    html = cart_page(client)
-    add(client, ids[0], 2)
+    shopper.add(ids[20])
+    html = shopper.page("/carrito/")
+    shopper.add(ids[0], 2)
 
-    assert flashes(html) == ["Un carrito admite como máximo 20 planes distintos."]
-    assert before[0].keys() == session_state(client)[0].keys() and str(ids[20]) not in before[0]
-    assert session_state(client)[0][str(ids[0])]["q"] == 3
+    assert Shopper.flashes_in(html) == ["Un carrito admite como máximo 20 planes distintos."]
+    assert before[0].keys() == session_state(shopper)[0].keys() and str(ids[20]) not in before[0]
+    assert session_state(shopper)[0][str(ids[0])]["q"] == 3
 
 
 @pytest.mark.parametrize(
@@ -196,95 +183,94 @@ def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, clien
     ],
 )
 def test_a_quantity_change_out_of_limits_is_refused_and_changes_nothing(
-    client, plans, plan, quantity, message
+    shopper, plans, plan, quantity, message
 ):
-    add(client, plans["one_year"], 2)
-    before = session_state(client)
+    shopper.add(plans["one_year"], 2)
+    before = session_state(shopper)
 
-    client.post("/carrito/cantidad", data={"plan_id": plans[plan], "quantity": quantity})
+    shopper.client.post("/carrito/cantidad", data={"plan_id": plans[plan], "quantity": quantity})
 
-    assert session_state(client) == before
-    assert flashes(cart_page(client)) == [message]
+    assert session_state(shopper) == before
+    assert shopper.flashes() == [message]
 
 
-def test_posted_prices_and_totals_are_ignored_by_the_cart(client, plans):
-    add(client, plans["one_year"], 2, price_minor=1, p=1, total=1, currency="USD")
+def test_posted_prices_and_totals_are_ignored_by_the_cart(shopper, plans):
+    shopper.add(plans["one_year"], 2, price_minor=1, p=1, total=1, currency="USD")
 
-    assert session_state(client)[0] == {str(plans["one_year"]): {"q": 2, "p": 5000}}
-    assert "Total 100.00 CUP" in text(cart_page(client))
+    assert session_state(shopper)[0] == {str(plans["one_year"]): {"q": 2, "p": 5000}}
+    assert "Total 100.00 CUP" in text(shopper.page("/carrito/"))
 
 
 def test_a_changed_price_is_flagged_and_checkout_waits_until_the_buyer_accepts_it(
-    app, client, plans
+    app, shopper, plans
 ):
-    add(client, plans["one_year"], 2)
+    shopper.add(plans["one_year"], 2)
     set_price(app, plans["one_year"], 6000)
 
-    html = cart_page(client)
-    refused = client.post("/caja/", data={**BUYER, "checkout_token": session_state(client)[1]})
-    refusal = cart_page(client)
-    accepted = client.post("/carrito/aceptar")
-    token = session_state(client)[1]
-    placed = client.post("/caja/", data={**BUYER, "checkout_token": token})
+    html = shopper.page("/carrito/")
+    refused = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
+    refusal = shopper.page("/carrito/")
+    accepted = shopper.client.post("/carrito/aceptar")
+    token = session_state(shopper)[1]
+    placed = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": token})
 
     assert "El precio cambió de 50.00 CUP a 60.00 CUP desde que lo añadiste." in html
     assert "Total 120.00 CUP" in text(html) and 'href="/caja/">Pagar</a>' not in html
     assert "Aceptar los precios actuales y pagar" in html
     assert refused.headers["Location"] == "/carrito/"
-    assert flashes(refusal) == [
+    assert Shopper.flashes_in(refusal) == [
         "Algunos precios o planes de tu carrito cambiaron. Revisa tu carrito."
     ]
     assert accepted.headers["Location"] == "/caja/"
-    assert placed.headers["Location"].startswith("/pago-de-prueba/")
+    assert placed.headers["Location"].startswith(GATEWAY)
     with app.app_context():
         order = db.session.scalars(sa.select(Order)).one()
         assert order.total_minor == 12000 and order.lines[0].unit_price_minor == 6000
 
 
-def test_a_withdrawn_plan_in_the_cart_is_flagged_and_left_out_of_the_order(app, client, plans):
-    add(client, plans["one_year"])
-    add(client, plans["two_years"])
+def test_a_withdrawn_plan_in_the_cart_is_flagged_and_left_out_of_the_order(app, shopper, plans):
+    shopper.add(plans["one_year"])
+    shopper.add(plans["two_years"])
     with app.app_context():
         db.session.get(Plan, plans["two_years"]).is_active = False
         db.session.commit()
 
-    html = cart_page(client)
-    refused = client.post("/caja/", data={**BUYER, "checkout_token": session_state(client)[1]})
-    client.post("/carrito/aceptar")
-    placed = client.post("/caja/", data={**BUYER, "checkout_token": session_state(client)[1]})
+    html = shopper.page("/carrito/")
+    refused = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
+    shopper.client.post("/carrito/aceptar")
+    placed = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
 
     flagged = "2 años · 1 PC Este plan ya no está a la venta y no se incluirá en el pedido."
     assert flagged in text(html)
     assert "Total 50.00 CUP" in text(html)
     assert refused.headers["Location"] == "/carrito/"
-    assert placed.headers["Location"].startswith("/pago-de-prueba/")
+    assert placed.headers["Location"].startswith(GATEWAY)
     with app.app_context():
         order = db.session.scalars(sa.select(Order)).one()
         assert [line.plan_id for line in order.lines] == [plans["one_year"]]
         assert order.total_minor == 5000
 
 
-def test_a_plan_of_a_withdrawn_product_is_flagged_like_a_withdrawn_plan(app, client, plans):
-    add(client, plans["one_year"])
+def test_a_plan_of_a_withdrawn_product_is_flagged_like_a_withdrawn_plan(app, shopper, plans):
+    shopper.add(plans["one_year"])
     with app.app_context():
         db.session.scalar(sa.select(Product).where(Product.slug == "hogar")).is_active = False
         db.session.commit()
 
-    html = cart_page(client)
+    html = shopper.page("/carrito/")
 
     assert "Este plan ya no está a la venta y no se incluirá en el pedido." in html
     assert "Total 0.00 CUP" in text(html)
 
 
-def test_adding_to_the_cart_needs_a_csrf_token(make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
+def test_adding_to_the_cart_needs_a_csrf_token(csrf_app):
+    with csrf_app.app_context():
         product = make_product()
         db.session.commit()
         plan_id = product.plans[0].id
-    client = app.test_client()
+    shopper = Shopper(csrf_app.test_client())
 
-    response = add(client, plan_id)
+    response = shopper.add(plan_id)
 
     assert response.status_code == 400
-    assert session_state(client)[0] == {}
+    assert session_state(shopper)[0] == {}

@@ -19,52 +19,11 @@ from store.mail.services import send_pending
 from store.money import Money
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
-from tests.factories import make_pool, make_product
+from tests.conftest import Shopper
+from tests.factories import make_product
 
-BUYER = {"email": "ana@example.com", "full_name": "Ana Pérez", "phone": "+53 5 123 4567",
-         "payment_method": "sandbox", "accept_terms": "y"}
 KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app(STORE_MAIL_TRANSPORT="memory")
-
-
-@pytest.fixture
-def plans(app) -> dict[str, int]:
-    with app.app_context():
-        product = make_product(name="Almiquí Hogar", plans=[
-            {"name": "1 año · 1 PC", "price_minor": 5000},
-            {"name": "Servidor", "price_minor": 15000, "fulfilment": Fulfilment.POOL},
-        ])
-        db.session.flush()
-        make_pool(product.plans[1], 2)
-        db.session.commit()
-        return {"generated": product.plans[0].id, "pool": product.plans[1].id}
-
-
-def add(client, plan_id: int, quantity: int = 1) -> None:
-    response = client.post("/carrito/anadir", data={"plan_id": plan_id, "quantity": quantity})
-    assert response.headers["Location"] == "/carrito/"
-
-
-def checkout_token(client) -> str:
-    html = client.get("/caja/").get_data(as_text=True)
-    return re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', html)[1]
-
-
-def place(client, **fields):
-    """Submit the checkout form as the page renders it, with ``fields`` changed."""
-    data = {**BUYER, "checkout_token": checkout_token(client), **fields}
-    return client.post("/caja/", data={k: v for k, v in data.items() if v is not None})
-
-
-def buy(client, plan_id: int, quantity: int = 1, decision: str = "approved") -> str:
-    """Add, check out and answer on the sandbox gateway; return the order page's address."""
-    add(client, plan_id, quantity)
-    gateway = place(client).headers["Location"]
-    return client.post(gateway, data={"decision": decision}).headers["Location"]
+GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"  # built from STORE_BASE_URL
 
 
 def delivered(app) -> list:
@@ -75,17 +34,6 @@ def delivered(app) -> list:
 
 def plain_text(email) -> str:
     return email.get_body(preferencelist=("plain",)).get_content()
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def flashes(client) -> list[str]:
-    html = client.get("/carrito/").get_data(as_text=True)
-    found = re.findall(r'class="flash flash-error" role="status">(.*?)</p>', html)
-    return [unescape(message) for message in found]
 
 
 @pytest.mark.parametrize(
@@ -102,25 +50,23 @@ def flashes(client) -> list[str]:
         ("payment_method", None, "Elige cómo pagar."),
     ],
 )
-def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no_order(
-    app, client, plans, field, value, message
-):
-    add(client, plans["generated"])
+def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no_order(app, client, plans, field, value, message, shopper, count):
+    shopper.add(plans["generated"])
 
-    response = place(client, **{field: value})
+    response = shopper.check_out(**{field: value})
 
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'<p class="field-error">{message}</p>' in unescape(html)
     assert "Hacer el pedido y pagar 50.00 CUP" in html
-    assert count(app, Order) == 0
+    assert count(Order) == 0
     with client.session_transaction() as session:
         assert session["cart"] == {str(plans["generated"]): {"q": 1, "p": 5000}}
 
 
-def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(app, client, plans):
-    add(client, plans["generated"], 2)
-    gateway = place(client).headers["Location"]
+def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(app, client, plans, shopper):
+    shopper.add(plans["generated"], 2)
+    gateway = shopper.check_out().headers["Location"]
     gateway_html = client.get(gateway).get_data(as_text=True)
     approved = client.post(gateway, data={"decision": "approved"})
     order_html = client.get(approved.headers["Location"]).get_data(as_text=True)
@@ -132,7 +78,7 @@ def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(ap
     keys = KEY.findall(order_html)
     emails = delivered(app)
 
-    assert gateway.startswith("/pago-de-prueba/")
+    assert gateway.startswith(GATEWAY)
     assert "PASARELA DE PAGO DE PRUEBA" in gateway_html and f"Pedido {number}" in gateway_html
     assert '<p class="amount"><span class="price">100.00 CUP</span></p>' in gateway_html
     # The gateway sends the buyer back without the access token: their session opens the page.
@@ -150,9 +96,9 @@ def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(ap
         assert session["cart"] == {}
 
 
-def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, client, plans):
-    add(client, plans["pool"])
-    gateway = place(client).headers["Location"]
+def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, client, plans, shopper, count):
+    shopper.add(plans["pool"])
+    gateway = shopper.check_out().headers["Location"]
     with app.app_context():
         states = db.session.scalars(sa.select(PoolKey.state).order_by(PoolKey.id)).all()
     assert states == [PoolKeyState.RESERVED, PoolKeyState.AVAILABLE]
@@ -166,24 +112,24 @@ def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, clien
         keys = db.session.scalars(sa.select(PoolKey)).all()
         assert all(k.state == PoolKeyState.AVAILABLE and k.order_line_id is None for k in keys)
     assert "El pago fue rechazado. No se cobró nada." in html and KEY.findall(html) == []
-    assert count(app, Licence) == 0 and count(app, OutboxMessage) == 0
+    assert count(Licence) == 0 and count(OutboxMessage) == 0
 
 
-def test_submitting_the_same_checkout_twice_places_one_order(app, client, plans):
-    add(client, plans["generated"])
-    data = {**BUYER, "checkout_token": checkout_token(client)}
+def test_submitting_the_same_checkout_twice_places_one_order(app, client, plans, shopper, count):
+    shopper.add(plans["generated"])
+    data = {**Shopper.BUYER, "checkout_token": shopper.checkout_token()}
 
     first = client.post("/caja/", data=data)
     second = client.post("/caja/", data=data)
 
-    assert first.headers["Location"].startswith("/pago-de-prueba/")
+    assert first.headers["Location"].startswith(GATEWAY)
     assert second.status_code == 302
-    assert count(app, Order) == 1 and count(app, Payment) == 1
+    assert count(Order) == 1 and count(Payment) == 1
 
 
-def test_a_repeated_checkout_submission_leads_to_the_order_it_placed(app, client, plans):
-    add(client, plans["generated"])
-    data = {**BUYER, "checkout_token": checkout_token(client)}
+def test_a_repeated_checkout_submission_leads_to_the_order_it_placed(app, client, plans, shopper):
+    shopper.add(plans["generated"])
+    data = {**Shopper.BUYER, "checkout_token": shopper.checkout_token()}
     client.post("/caja/", data=data)
 
     second = client.post("/caja/", data=data)
@@ -194,9 +140,9 @@ def test_a_repeated_checkout_submission_leads_to_the_order_it_placed(app, client
 
 
 @pytest.fixture
-def paid_order(app, client, plans) -> dict:
+def paid_order(app, client, plans, shopper) -> dict:
     """A fulfilled order of the ``client`` session, its keys and the link from its email."""
-    page = buy(client, plans["generated"])
+    page = shopper.buy(plans["generated"])
     number = re.search(r"/pedido/([^/]+)/", page)[1]
     link = re.search(r"http://127\.0\.0\.1:5000(/pedido/\S+)", plain_text(delivered(app)[0]))[1]
     other_token = secrets.token_hex(20)  # well formed, but no order's token
@@ -225,7 +171,7 @@ def test_the_order_page_opens_only_for_its_buyer_or_the_emailed_link(
 ):
     visitor = client if who == "buyer" else app.test_client()
 
-    response = visitor.get(path.format(**paid_order))
+    response = visitor.get(path.format(**paid_order), follow_redirects=True)
 
     html = response.get_data(as_text=True)
     assert response.status_code == status
@@ -235,26 +181,45 @@ def test_the_order_page_opens_only_for_its_buyer_or_the_emailed_link(
 
 
 @pytest.mark.parametrize("token", ["", "wrong-token", "ñ"])
-def test_a_stranger_cannot_start_a_payment_for_someone_elses_order(app, paid_order, token):
-    stranger = app.test_client()
-    response = stranger.post(
+def test_a_stranger_cannot_start_a_payment_for_someone_elses_order(
+    paid_order, token, count, stranger
+):
+    response = stranger.client.post(
         f"/pedido/{paid_order['number']}/pagar", data={"token": token, "method": "sandbox"}
     )
     assert response.status_code == 404
-    assert count(app, Payment) == 1
+    assert count(Payment) == 1
 
 
 def test_the_order_page_is_never_stored_by_caches(client, paid_order):
-    response = client.get(paid_order["link"])
+    link = client.get(paid_order["link"])
+    response = client.get(link.headers["Location"])
 
+    assert link.status_code == 302 and link.headers["Cache-Control"] == "no-store"
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_posted_prices_and_totals_are_ignored_at_checkout(app, client, plans):
-    add(client, plans["generated"], 3)
+def test_the_emailed_link_opens_the_order_once_then_the_session_keeps_it(paid_order, stranger):
+    clean = f"/pedido/{paid_order['number']}/"
 
-    response = place(client, price_minor="1", unit_price_minor="1", total="0.01",
+    opened = stranger.client.get(paid_order["link"])
+    again = stranger.client.get(clean)
+    elsewhere = Shopper(stranger.client.application.test_client()).client.get(paid_order["link"])
+
+    # The token is in one request only: the browser moves on to the address without it.
+    assert paid_order["link"].startswith(clean + "?t=")
+    assert opened.status_code == 302 and opened.headers["Location"] == clean
+    assert again.status_code == 200 and paid_order["keys"][0] in again.get_data(as_text=True)
+    assert paid_order["number"] in stranger.session()["orders"]
+    # The link keeps working from any browser until the token is replaced.
+    assert elsewhere.status_code == 302 and elsewhere.headers["Location"] == clean
+
+
+def test_posted_prices_and_totals_are_ignored_at_checkout(app, client, plans, shopper):
+    shopper.add(plans["generated"], 3)
+
+    response = shopper.check_out(price_minor="1", unit_price_minor="1", total="0.01",
                      total_minor="1", amount_minor="1", currency="USD")
 
     gateway_html = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -266,25 +231,25 @@ def test_posted_prices_and_totals_are_ignored_at_checkout(app, client, plans):
     assert "150.00 CUP" in gateway_html
 
 
-def test_checkout_of_a_sold_out_pool_plan_names_it_and_places_nothing(app, client):
+def test_checkout_of_a_sold_out_pool_plan_names_it_and_places_nothing(app, client, shopper, count):
     with app.app_context():
         product = make_product(plans=[{"name": "Servidor agotado", "fulfilment": Fulfilment.POOL}])
         db.session.commit()
         plan_id = product.plans[0].id
-    add(client, plan_id)
+    shopper.add(plan_id)
 
-    response = place(client)
+    response = shopper.check_out()
 
     assert response.status_code == 302 and response.headers["Location"] == "/carrito/"
-    assert flashes(client) == ["Solo quedan 0 licencias de «Servidor agotado»; pediste 1."]
-    assert count(app, Order) == 0 and count(app, Payment) == 0
+    assert shopper.flashes() == ["Solo quedan 0 licencias de «Servidor agotado»; pediste 1."]
+    assert count(Order) == 0 and count(Payment) == 0
     with client.session_transaction() as session:
         assert session["cart"] == {str(plan_id): {"q": 1, "p": 5000}}
 
 
-def test_a_correctly_signed_notification_fulfils_the_order_once(app, client, plans):
-    add(client, plans["generated"])
-    reference = place(client).headers["Location"].rsplit("/", 1)[1]
+def test_a_correctly_signed_notification_fulfils_the_order_once(app, client, plans, shopper, count):
+    shopper.add(plans["generated"])
+    reference = shopper.check_out().headers["Location"].rsplit("/", 1)[1]
     sandbox = app.extensions["store_payment_providers"]["sandbox"]
     body, headers = sandbox.notification(
         event_id="evt-1", reference=reference, outcome="approved", amount=Money(5000, "CUP")
@@ -297,7 +262,7 @@ def test_a_correctly_signed_notification_fulfils_the_order_once(app, client, pla
     assert again.get_json() == {"status": "duplicate"}
     with app.app_context():
         assert db.session.scalars(sa.select(Order.status)).one() == OrderStatus.FULFILLED
-    assert count(app, Licence) == 1 and count(app, ProcessedEvent) == 1
+    assert count(Licence) == 1 and count(ProcessedEvent) == 1
     assert len(delivered(app)) == 1
 
 
@@ -319,11 +284,9 @@ def _amount_changed(body: bytes, headers: dict) -> tuple[bytes, dict]:
     ],
     ids=["no-signature", "junk-signature", "wrong-secret", "body-changed-after-signing"],
 )
-def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
-    app, client, plans, tamper
-):
-    add(client, plans["generated"])
-    reference = place(client).headers["Location"].rsplit("/", 1)[1]
+def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(app, client, plans, tamper, shopper, count):
+    shopper.add(plans["generated"])
+    reference = shopper.check_out().headers["Location"].rsplit("/", 1)[1]
     sandbox = app.extensions["store_payment_providers"]["sandbox"]
     body, headers = tamper(*sandbox.notification(
         event_id="evt-1", reference=reference, outcome="approved", amount=Money(5000, "CUP")
@@ -340,21 +303,20 @@ def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
     with app.app_context():
         assert db.session.scalars(sa.select(Order.status)).one() == OrderStatus.PENDING_PAYMENT
         assert db.session.scalars(sa.select(Payment.status)).one() == PaymentStatus.PENDING
-    assert count(app, ProcessedEvent) == 0 and count(app, Licence) == 0
-    assert count(app, OutboxMessage) == 0
+    assert count(ProcessedEvent) == 0 and count(Licence) == 0
+    assert count(OutboxMessage) == 0
 
 
-def test_placing_an_order_needs_a_csrf_token(make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
+def test_placing_an_order_needs_a_csrf_token(csrf_app, count):
+    with csrf_app.app_context():
         product = make_product()
         db.session.commit()
         plan_id = product.plans[0].id
-    client = app.test_client()
+    client = csrf_app.test_client()
     with client.session_transaction() as session:
         session["cart"] = {str(plan_id): {"q": 1, "p": 5000}}
 
-    response = client.post("/caja/", data={**BUYER, "checkout_token": "t" * 32})
+    response = client.post("/caja/", data={**Shopper.BUYER, "checkout_token": "t" * 32})
 
     assert response.status_code == 400
-    assert count(app, Order) == 0
+    assert count(Order) == 0

@@ -11,63 +11,68 @@ from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import PoolKey, PoolKeyState
 from store.orders.models import Order, OrderStatus
-from store.payments.gateway import enabled_providers
+from store.orders.services import expire_orders
 from store.payments.models import Payment
-from tests.functional.test_checkout_pages import (  # noqa: F401 - fixtures
-    BUYER,
-    KEY,
-    add,
-    app,
-    count,
-    place,
-    plans,
-)
+from store.payments.registry import enabled_providers
+from tests.conftest import Shopper
+
+KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
 
 
-def pending_order(client, plan_id: int) -> tuple[str, str]:
+def pending_order(shopper: Shopper, plan_id: int) -> tuple[str, str]:
     """Check out without answering the gateway; return (order number, gateway address)."""
-    add(client, plan_id)
-    gateway = place(client).headers["Location"]
-    page = client.get(gateway).get_data(as_text=True)
-    return re.search(r"Pedido (A-[0-9A-Z-]+)", page)[1], gateway
+    shopper.add(plan_id)
+    gateway = shopper.check_out().headers["Location"]
+    return re.search(r"Pedido (A-[0-9A-Z-]+)", shopper.page(gateway))[1], gateway
 
 
-def test_a_pending_order_says_so_and_paying_again_resumes_the_same_payment(app, client, plans):
-    number, gateway = pending_order(client, plans["generated"])
+def overdue(app) -> None:
+    with app.app_context():
+        db.session.scalar(sa.select(Order)).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
 
-    html = client.get(f"/pedido/{number}/").get_data(as_text=True)
-    again = client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
+
+def test_a_pending_order_says_so_and_paying_again_resumes_the_same_payment(
+    shopper, plans, count
+):
+    number, gateway = pending_order(shopper, plans["generated"])
+
+    html = shopper.page(f"/pedido/{number}/")
+    again = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
 
     assert "Esperando tu pago" in html and "Pagar 50.00 CUP ahora" in html
     assert again.headers["Location"] == gateway
-    assert count(app, Payment) == 1
+    assert count(Payment) == 1
 
 
-def test_an_overdue_order_expires_when_its_page_is_opened_and_frees_its_keys(app, client, plans):
-    number, _gateway = pending_order(client, plans["pool"])
+def test_an_overdue_order_reads_as_expired_and_the_sweep_frees_its_keys(
+    app, shopper, plans, count
+):
+    number, _gateway = pending_order(shopper, plans["pool"])
+    overdue(app)
+
+    html = shopper.page(f"/pedido/{number}/")
     with app.app_context():
-        db.session.scalar(sa.select(Order)).expires_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-
-    html = client.get(f"/pedido/{number}/").get_data(as_text=True)
+        status_after_viewing = db.session.scalar(sa.select(Order.status))
+        expired = expire_orders()
 
     assert "El plazo para pagar terminó sin recibir el pago" in html
     assert "Pagar" not in re.sub(r"<header.*?</header>", "", html, flags=re.S)
+    # Opening the page writes nothing: the scheduled sweep expires the order.
+    assert status_after_viewing == OrderStatus.PENDING_PAYMENT
+    assert expired == 1
     with app.app_context():
         assert db.session.scalar(sa.select(Order.status)) == OrderStatus.EXPIRED
-        assert db.session.scalar(
-            sa.select(sa.func.count()).select_from(PoolKey)
-            .where(PoolKey.state == PoolKeyState.AVAILABLE)
-        ) == 2
+    assert count(PoolKey, PoolKey.state == PoolKeyState.AVAILABLE) == 2
 
 
-def test_a_paid_notification_over_http_after_expiry_still_delivers_the_keys(app, client, plans):
-    number, gateway = pending_order(client, plans["pool"])
+def test_a_paid_notification_over_http_after_expiry_still_delivers_the_keys(
+    app, client, shopper, plans
+):
+    number, gateway = pending_order(shopper, plans["pool"])
+    overdue(app)
     with app.app_context():
-        db.session.scalar(sa.select(Order)).expires_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-    client.get(f"/pedido/{number}/")  # expires it, releasing the reserved key
-    with app.test_request_context():
+        expire_orders()  # releases the reserved key
         payment = db.session.scalar(sa.select(Payment))
         body, headers = enabled_providers()["sandbox"].notification(
             event_id="evt-late", reference=payment.reference, outcome="approved",
@@ -82,34 +87,33 @@ def test_a_paid_notification_over_http_after_expiry_still_delivers_the_keys(app,
 
 
 def test_someone_else_answering_the_gateway_is_sent_to_a_page_they_cannot_open(
-    app, client, plans
+    shopper, stranger, plans
 ):
-    number, gateway = pending_order(client, plans["generated"])
-    client.post(gateway, data={"decision": "approved"})
-    stranger = app.test_client()
+    number, gateway = pending_order(shopper, plans["generated"])
+    shopper.answer_gateway(gateway)
 
-    replay = stranger.post(gateway, data={"decision": "approved"})
+    replay = stranger.answer_gateway(gateway)
 
     assert replay.headers["Location"] == f"/pedido/{number}/"
-    assert stranger.get(replay.headers["Location"]).status_code == 404
+    assert stranger.client.get(replay.headers["Location"]).status_code == 404
 
 
-def test_a_checkout_form_from_another_cart_places_nothing(app, client, plans):
-    add(client, plans["generated"])
-    client.get("/caja/")
+def test_a_checkout_form_from_another_cart_places_nothing(shopper, plans, count):
+    shopper.add(plans["generated"])
+    shopper.client.get("/caja/")
 
-    response = client.post("/caja/", data={**BUYER, "checkout_token": "x" * 32})
+    response = shopper.check_out(checkout_token="x" * 32)
 
     assert response.headers["Location"] == "/caja/"
-    assert count(app, Order) == 0
-    assert "Tu carrito cambió mientras pagabas" in client.get("/caja/").get_data(as_text=True)
+    assert count(Order) == 0
+    assert "Tu carrito cambió mientras pagabas" in shopper.page("/caja/")
 
 
-def test_a_nul_byte_in_the_checkout_form_is_refused_with_a_400(app, client, plans):
-    add(client, plans["generated"])
-    response = place(client, full_name="Ana\x00Pérez")
+def test_a_nul_byte_in_the_checkout_form_is_refused_with_a_400(shopper, plans, count):
+    shopper.add(plans["generated"])
+    response = shopper.check_out(full_name="Ana\x00Pérez")
     assert response.status_code == 400
-    assert count(app, Order) == 0
+    assert count(Order) == 0
 
 
 def test_by_default_development_writes_emails_as_files_under_instance_mail(make_app, tmp_path):

@@ -44,6 +44,7 @@ def test_create_app_refuses_production_without_vault_secrets(tmp_path):
             {
                 "STORE_ENV": "production",
                 "STORE_STAFF_EMAIL": "ventas@example.test",
+                "STORE_BASE_URL": "https://tienda.example.test",
                 "STORE_SECRET_KEY": "s" * 48,
                 "STORE_INSTANCE_PATH": str(tmp_path),
                 "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
@@ -53,7 +54,7 @@ def test_create_app_refuses_production_without_vault_secrets(tmp_path):
 
 
 def production_config(tmp_path, **extra) -> dict:
-    from store.licensing.vault import new_secret
+    from store.vault import new_secret
 
     return {
         "STORE_ENV": "production",
@@ -64,6 +65,7 @@ def production_config(tmp_path, **extra) -> dict:
         "STORE_VAULT_LOOKUP_KEY": new_secret(),
         "STORE_SMTP_HOST": "smtp.example.test",
         "STORE_STAFF_EMAIL": "ventas@example.test",
+        "STORE_BASE_URL": "https://tienda.example.test",
         **extra,
     }
 

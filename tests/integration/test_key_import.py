@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from store.catalogue.models import Fulfilment, Plan
 from store.extensions import db
 from store.licensing import importing, services
-from store.licensing.importing import ImportFileError, check_key_file, import_pool, read_key_file
+from store.licensing.importing import ImportFileError, import_keys
 from store.licensing.models import PoolKey
+from store.vault import reveal
 from tests.factories import make_plan, make_pool, make_product
 
 
@@ -35,9 +36,7 @@ def write(tmp_path, name: str, content: bytes | str):
 
 def run_import(app, plan_id: int, path, **options):
     with app.app_context():
-        plan = db.session.get(Plan, plan_id)
-        check_key_file(path)
-        return import_pool(plan, read_key_file(path), **options)
+        return import_keys(db.session.get(Plan, plan_id).sku, path, **options)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +56,7 @@ def test_plain_lists_and_csv_files_import_the_same_keys(app, pool_plan, tmp_path
 
     assert (report.imported, report.invalid_count, report.duplicates_in_file) == (3, 0, 0)
     with app.app_context():
-        found = {services.reveal(k) for k in db.session.scalars(sa.select(PoolKey))}
+        found = {reveal(k) for k in db.session.scalars(sa.select(PoolKey))}
     assert found == {"VEND-AAAA-0001", "VEND-BBBB-0002", "VEND-CCCC-0003"}
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment, Plan
-from store.extensions import db, write_transaction
+from store.extensions import db
 from store.licensing import services
 from store.licensing.importing import import_pool
 from store.licensing.models import Licence, PoolKey
-from store.licensing.rotation import rotate_keys
-from store.licensing.vault import new_secret
+from store.orders.models import Order
+from store.orders.services import order_link
+from store.unit_of_work import use_case
+from store.vault import new_secret, reveal
+from store.vault_rotation import rotate_keys
 from tests.factories import make_order, make_plan, make_product
 
 
@@ -42,10 +45,10 @@ def test_no_key_is_stored_in_plain_text_after_import_and_issuance(app):
         import_pool(pool, enumerate(vendor_keys, start=1))
         orders = [make_order(generated, quantity=2), make_order(pool, quantity=2)]
         db.session.commit()
-        write_transaction()
-        issued = [lic for order in orders for lic in services.issue(order.lines[0])]
-        db.session.commit()
-        plain = vendor_keys + [services.reveal(lic) for lic in issued]
+        with use_case() as uow:
+            issued = [lic for order in orders for lic in services.issue(order.lines[0])]
+            uow.commit()
+        plain = vendor_keys + [reveal(lic) for lic in issued]
 
         stored = every_stored_value()
 
@@ -66,11 +69,11 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
         order = make_order(plan)
         generated_order = make_order(make_plan(plan.product, sku="GEN"), quantity=2)
         db.session.commit()
-        write_transaction()
-        services.issue(order.lines[0])
-        services.issue(generated_order.lines[0])
-        db.session.commit()
-        plain = {lic.id: services.reveal(lic) for lic in db.session.scalars(sa.select(Licence))}
+        with use_case() as uow:
+            services.issue(order.lines[0])
+            services.issue(generated_order.lines[0])
+            uow.commit()
+        plain = {lic.id: reveal(lic) for lic in db.session.scalars(sa.select(Licence))}
 
     after = make_app(STORE_VAULT_KEYS=f"new:{new_secret()},{old}", STORE_VAULT_LOOKUP_KEY=lookup)
     result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
@@ -81,7 +84,7 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
         assert set(db.session.scalars(sa.select(PoolKey.vault_key_id))) == {"new"}
         assert set(db.session.scalars(sa.select(Licence.vault_key_id))) == {"new"}
         licences = db.session.scalars(sa.select(Licence)).all()
-        assert {lic.id: services.reveal(lic) for lic in licences} == plain
+        assert {lic.id: reveal(lic) for lic in licences} == plain
         db.session.rollback()
         assert rotate_keys().counts == {"pool_key": 0, "licence": 0, "order_access": 0}
 
@@ -109,16 +112,11 @@ def test_rotate_keys_reports_rows_no_configured_key_opens_and_carries_on(make_ap
     assert ids == ["lost", "new"]
 
 
-def test_the_order_link_token_is_random_and_never_stored_in_plain_text(app):
-    from tests.integration.test_payments import checkout_generated
-
-    order_id, _reference = checkout_generated(app)
-    with app.test_request_context():
-        from store.orders.models import Order
-        from store.orders.services import order_access_token, order_link
-
+def test_the_order_link_token_is_random_and_never_stored_in_plain_text(app, till):
+    order_id, _reference = till.check_out_generated()
+    with app.app_context():
         order = db.session.get(Order, order_id)
-        token = order_access_token(order)
+        token = reveal(order.access)
         stored = every_stored_value()
         assert len(token) == 40 and order_link(order).endswith(f"?t={token}")
     assert not [value for value in stored if token.encode() in value.lower()]

@@ -11,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from store.audit.models import AuditEvent
 from store.catalogue.models import Fulfilment
 from store.dbtypes import utcnow
-from store.extensions import db, write_transaction
+from store.extensions import db
 from store.licensing import keys, services
 from store.licensing.models import Licence, LicenceStatus, PoolKey, PoolKeyState
 from store.licensing.services import LicenceNotActive, OutOfStock
+from store.unit_of_work import require_write
+from store.vault import reveal
 from tests.factories import make_order, make_plan, make_pool, make_product
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -39,9 +41,13 @@ def generated_plan():
 
 
 def commit() -> None:
-    """Commit, then open the next transaction as the services need it (serial on SQLite)."""
+    """Commit, then open the next transaction as the steps need it (serial on SQLite).
+
+    These tests call the licensing steps on their own, as a use case would between its
+    begin and its commit.
+    """
     db.session.commit()
-    write_transaction()
+    require_write()
 
 
 def count(model, *where) -> int:
@@ -128,7 +134,7 @@ def test_issue_creates_one_licence_per_unit_with_seats_and_expiry(generated_plan
     assert {lic.seats for lic in licences} == {5}
     assert {lic.expires_at - lic.starts_at for lic in licences} == {timedelta(days=365)}
     assert {lic.status for lic in licences} == {LicenceStatus.ACTIVE}
-    plain = [services.reveal(lic) for lic in licences]
+    plain = [reveal(lic) for lic in licences]
     assert len(set(plain)) == 3
     assert all(keys.normalise(key) == key for key in plain)
 
@@ -157,7 +163,7 @@ def test_issue_for_a_pool_line_uses_its_reserved_keys(pool_plan):
     commit()
 
     assert [lic.pool_key_id for lic in licences] == [k.id for k in reserved]
-    assert [services.reveal(lic) for lic in licences] == plain[:2]
+    assert [reveal(lic) for lic in licences] == plain[:2]
     assert {k.state for k in reserved} == {PoolKeyState.ISSUED}
     stock = services.stock(pool_plan)
     assert (stock.available, stock.reserved, stock.issued) == (1, 0, 2)
@@ -216,12 +222,12 @@ def test_reissue_gives_a_new_key_with_the_same_terms_and_revokes_the_old(generat
     commit()
     old = services.issue(order.lines[0])[0]
     commit()
-    old_key = services.reveal(old)
+    old_key = reveal(old)
 
     new = services.reissue(old, reason="key leaked", actor="support:ana")
     commit()
 
-    assert services.reveal(new) != old_key
+    assert reveal(new) != old_key
     assert (new.seats, new.starts_at, new.expires_at, new.unit) == (
         old.seats, old.starts_at, old.expires_at, old.unit
     )
@@ -244,7 +250,7 @@ def test_reissue_of_a_pool_licence_takes_another_pool_key(pool_plan):
     new = services.reissue(old, reason="vendor revoked the key", actor="support:ana")
     commit()
 
-    assert services.reveal(new) == plain[1] and new.pool_key_id != old.pool_key_id
+    assert reveal(new) == plain[1] and new.pool_key_id != old.pool_key_id
     with pytest.raises(OutOfStock):
         services.reissue(new, reason="again", actor="support:ana")
 
@@ -257,7 +263,7 @@ def test_find_licence_by_the_key_as_typed(generated_plan, pool_plan):
     licence = services.issue(order.lines[0])[0]
     pool_licence = services.issue(pool_order.lines[0])[0]
     commit()
-    key = services.reveal(licence)
+    key = reveal(licence)
 
     typed = key.lower().replace("-", " ").replace("0", "o")
     assert services.find_licence(typed) == licence
@@ -340,8 +346,8 @@ def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan):
     make_pool(pool_plan, 3)
     late, current = make_order(pool_plan), make_order(pool_plan)
     commit()
-    services.reserve(late.lines[0], 1, until=utcnow() - timedelta(minutes=1))
     services.reserve(current.lines[0], 1, until=SOON)
+    services.reserve(late.lines[0], 1, until=utcnow() - timedelta(minutes=1))
     commit()
 
     freed = services.release_lapsed()
@@ -360,7 +366,25 @@ def test_services_refuse_to_join_a_plain_sqlite_transaction(generated_plan):
     db.session.commit()
     db.session.get(type(order), order.id)  # a read opens a plain (deferred) transaction
 
-    with pytest.raises(RuntimeError, match="write_transaction"):
+    with pytest.raises(RuntimeError, match="use_case"):
         services.issue(order.lines[0])
     db.session.rollback()
     assert count(Licence) == 0
+
+
+def test_a_reservation_that_ran_out_goes_to_the_next_buyer_without_a_sweep(pool_plan):
+    make_pool(pool_plan, 1)
+    abandoned, next_buyer = make_order(pool_plan), make_order(pool_plan)
+    commit()
+    services.reserve(abandoned.lines[0], 1, until=utcnow() - timedelta(minutes=1))
+    commit()
+
+    claimed = services.reserve(next_buyer.lines[0], 1, until=SOON)
+    commit()
+
+    assert [key.order_line_id for key in claimed] == [next_buyer.lines[0].id]
+    assert count(PoolKey, PoolKey.order_line_id == abandoned.lines[0].id) == 0
+    # While its time has not run out, a reservation is never taken.
+    with pytest.raises(OutOfStock):
+        services.reserve(abandoned.lines[0], 1, until=SOON)
+    db.session.rollback()

@@ -6,7 +6,6 @@ These run on the suite's database: SQLite (BEGIN IMMEDIATE) locally and PostgreS
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,37 +13,13 @@ import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment
 from store.dbtypes import utcnow
-from store.extensions import db, write_transaction
+from store.extensions import db
 from store.licensing import services
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.orders.models import OrderLine
+from store.unit_of_work import use_case
 from tests.factories import make_order, make_plan, make_pool, make_product
-
-
-def run_at_once(app, count: int, work) -> list:
-    """Run ``work(i)`` in ``count`` threads released together by a barrier."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(i: int) -> None:
-        with app.app_context():
-            barrier.wait(timeout=60)
-            try:
-                results[i] = work(i)
-            except Exception as error:  # noqa: BLE001 - the test inspects every outcome
-                db.session.rollback()
-                results[i] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture
@@ -58,18 +33,18 @@ def pool_orders(app):
         return plan.id, [order.lines[0].id for order in orders]
 
 
-def test_fifty_buyers_at_once_share_twenty_keys_without_a_double(app, pool_orders):
+def test_fifty_buyers_at_once_share_twenty_keys_without_a_double(app, pool_orders, run_at_once):
     plan_id, line_ids = pool_orders
     until = utcnow() + timedelta(minutes=30)
 
     def buy(i: int):
-        write_transaction()
-        line = db.session.get(OrderLine, line_ids[i])
-        claimed = services.reserve(line, 1, until=until)
-        db.session.commit()
-        return [key.id for key in claimed]
+        with use_case() as uow:
+            line = db.session.get(OrderLine, line_ids[i])
+            claimed = [key.id for key in services.reserve(line, 1, until=until)]
+            uow.commit()
+        return claimed
 
-    results = run_at_once(app, 50, buy)
+    results = run_at_once(50, buy)
 
     won = [r for r in results if isinstance(r, list)]
     sold_out = [r for r in results if isinstance(r, OutOfStock)]
@@ -88,7 +63,7 @@ def test_fifty_buyers_at_once_share_twenty_keys_without_a_double(app, pool_order
     assert len(set(holders)) == 20
 
 
-def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app):
+def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app, run_at_once):
     with app.app_context():
         plan = make_plan(make_product(plans=[]), sku="GEN-RUSH")
         order = make_order(plan, quantity=3)
@@ -96,12 +71,12 @@ def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app):
         line_id = order.lines[0].id
 
     def issue(_i: int):
-        write_transaction()
-        licences = services.issue(db.session.get(OrderLine, line_id))
-        db.session.commit()
-        return sorted(lic.id for lic in licences)
+        with use_case() as uow:
+            licences = sorted(lic.id for lic in services.issue(db.session.get(OrderLine, line_id)))
+            uow.commit()
+        return licences
 
-    results = run_at_once(app, 10, issue)
+    results = run_at_once(10, issue)
 
     assert all(isinstance(r, list) for r in results), results
     assert len({tuple(r) for r in results}) == 1
@@ -109,28 +84,31 @@ def test_ten_simultaneous_issues_of_one_line_create_one_set_of_licences(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 3
 
 
-def test_issue_and_release_racing_on_a_pool_line_never_lose_or_share_a_key(app):
+def test_issue_and_release_racing_on_a_pool_line_never_lose_or_share_a_key(app, run_at_once):
     with app.app_context():
         plan = make_plan(make_product(plans=[]), sku="POOL-RACE", fulfilment=Fulfilment.POOL)
         make_pool(plan, 3)
         order = make_order(plan, quantity=2)
         db.session.commit()
-        write_transaction()
-        services.reserve(order.lines[0], 2, until=utcnow() + timedelta(minutes=30))
-        db.session.commit()
         order_id, line_id = order.id, order.lines[0].id
+        with use_case() as uow:
+            services.reserve(db.session.get(OrderLine, line_id), 2,
+                             until=utcnow() + timedelta(minutes=30))
+            uow.commit()
 
     def issue_or_release(i: int):
-        write_transaction()
-        if i % 2:
-            services.release(db.session.get(type(order), order_id))
-            db.session.commit()
-            return "released"
-        licences = services.issue(db.session.get(OrderLine, line_id))
-        db.session.commit()
-        return sorted(lic.pool_key_id for lic in licences)
+        with use_case() as uow:
+            if i % 2:
+                services.release(db.session.get(type(order), order_id))
+                uow.commit()
+                return "released"
+            licences = sorted(
+                lic.pool_key_id for lic in services.issue(db.session.get(OrderLine, line_id))
+            )
+            uow.commit()
+        return licences
 
-    results = run_at_once(app, 10, issue_or_release)
+    results = run_at_once(10, issue_or_release)
 
     issued = [r for r in results if isinstance(r, list)]
     assert len(issued) == 5 and len({tuple(r) for r in issued}) == 1, results

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence
-from store.licensing.services import reveal
 from store.mail.models import OutboxMessage, OutboxStatus
 from store.mail.services import send_pending
 from store.mail.transports import FileTransport, MemoryTransport
+from store.money import Money
 from store.orders.models import Order
-from tests.integration.test_payments import checkout_generated, notify
+from store.vault import reveal
 
 
 class BrokenSmtp:
@@ -31,9 +31,9 @@ class BrokenSmtp:
 
 
 @pytest.fixture
-def paid_order(app):
-    order_id, reference = checkout_generated(app, quantity=2)
-    notify(app, reference)
+def paid_order(till):
+    order_id, reference = till.check_out_generated(quantity=2)
+    till.notify(reference)
     return order_id
 
 
@@ -62,9 +62,9 @@ def test_the_outbox_row_holds_no_key_only_what_to_render(app, paid_order):
         assert not any(key in str(row.payload) for key in keys)
 
 
-def test_an_order_placed_in_english_gets_its_email_in_english(app):
-    _order_id, reference = checkout_generated(app, locale="en")
-    notify(app, reference)
+def test_an_order_placed_in_english_gets_its_email_in_english(app, till):
+    _order_id, reference = till.check_out_generated(locale="en")
+    till.notify(reference)
     transport = MemoryTransport()
     with app.app_context():
         send_pending(transport=transport)
@@ -120,11 +120,10 @@ def test_the_send_mail_command_delivers_once_and_exits(make_app, paid_order):
     assert len(app.extensions["store_mail_transport"].sent) == 1
 
 
-def test_a_staff_alert_names_the_order_and_the_reason(app):
-    order_id, reference = checkout_generated(app)
-    from store.money import Money
+def test_a_staff_alert_names_the_order_and_the_reason(app, till):
+    order_id, reference = till.check_out_generated()
 
-    notify(app, reference, amount=Money(1, "CUP"))
+    till.notify(reference, amount=Money(1, "CUP"))
     transport = MemoryTransport()
     with app.app_context():
         send_pending(transport=transport)

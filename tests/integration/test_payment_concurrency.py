@@ -8,24 +8,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment
-from store.checkout.services import Buyer, place_order
+from store.checkout.services import Buyer, check_out
 from store.extensions import db
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus
+from tests.conftest import Till
 from tests.factories import make_plan, make_pool, make_product
-from tests.integration.test_licensing_concurrency import run_at_once
-from tests.integration.test_payments import WINDOW, checkout_generated, notify
 
 
-def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app):
-    order_id, reference = checkout_generated(app, quantity=2)
+def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app, till, run_at_once):
+    order_id, reference = till.check_out_generated(quantity=2)
 
     # Half repeat one event id, half are distinct events for the same payment.
     results = run_at_once(
-        app, 20, lambda i: notify(app, reference, event="evt-same" if i % 2 else f"evt-{i}")
+        20, lambda i: till.notify(reference, event="evt-same" if i % 2 else f"evt-{i}")
     )
 
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -47,7 +46,7 @@ def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app):
         assert emails == 1
 
 
-def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app):
+def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app, run_at_once):
     with app.app_context():
         plan = make_plan(make_product(plans=[]), sku="POOL", price_minor=3000,
                          fulfilment=Fulfilment.POOL)
@@ -56,12 +55,13 @@ def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app):
         cart = {str(plan.id): {"q": 1, "p": 3000}}
 
     def buy(i: int):
-        return place_order(
+        return check_out(
             cart=cart, buyer=Buyer(f"buyer{i}@example.com", f"Buyer {i}"),
-            checkout_token=f"checkout-token-{i:04d}", locale="es", payment_window=WINDOW,
+            checkout_token=f"checkout-token-{i:04d}", locale="es", payment_window=Till.WINDOW,
+            provider_name="sandbox",
         ).order.id
 
-    results = run_at_once(app, 5, buy)
+    results = run_at_once(5, buy)
 
     placed = [r for r in results if isinstance(r, int)]
     sold_out = [r for r in results if isinstance(r, OutOfStock)]
@@ -74,13 +74,15 @@ def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app):
         assert len(holders) == len(set(holders)) == 3
 
 
-def test_an_approval_and_a_decline_racing_leave_order_and_payment_in_agreement(app):
-    order_id, reference = checkout_generated(app)
+def test_an_approval_and_a_decline_racing_leave_order_and_payment_in_agreement(
+    app, till, run_at_once
+):
+    order_id, reference = till.check_out_generated()
 
     results = run_at_once(
-        app, 10,
-        lambda i: notify(app, reference, event=f"evt-{i}",
-                         outcome="approved" if i % 2 else "declined"),
+        10,
+        lambda i: till.notify(reference, event=f"evt-{i}",
+                              outcome="approved" if i % 2 else "declined"),
     )
 
     assert not [r for r in results if isinstance(r, Exception)], results

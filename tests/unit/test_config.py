@@ -43,7 +43,7 @@ def test_production_refuses_an_empty_secret_key(tmp_path):
 
 def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
     environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48,
-               "STORE_STAFF_EMAIL": "ventas@example.test"}
+               "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://t.example"}
     with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):
         load_config(environ, tmp_path)
     config = load_config({**environ, "STORE_ALLOW_SQLITE_IN_PRODUCTION": "1"}, tmp_path)
@@ -53,11 +53,39 @@ def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
 def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_path):
     config = load_config(
         {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG,
-         "STORE_STAFF_EMAIL": "ventas@example.test"},
+         "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://tienda.example/"},
         tmp_path,
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == PG
     assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["STORE_BASE_URL"] == "https://tienda.example"
+
+
+PRODUCTION = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG,
+              "STORE_STAFF_EMAIL": "ventas@example.test"}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        (None, "STORE_BASE_URL is not set"),
+        ("", "STORE_BASE_URL is not set"),
+        ("http://tienda.example", "STORE_BASE_URL must start with https:// in production"),
+        ("tienda.example", "STORE_BASE_URL must be an address"),
+        ("https://tienda.example/?next=x", "STORE_BASE_URL must be an address"),
+    ],
+    ids=["missing", "empty", "plain-http", "no-scheme", "query"],
+)
+def test_production_refuses_to_start_without_an_https_base_url(tmp_path, base_url, message):
+    environ = dict(PRODUCTION) if base_url is None else {**PRODUCTION, "STORE_BASE_URL": base_url}
+    with pytest.raises(ConfigurationError, match=message):
+        load_config(environ, tmp_path)
+
+
+def test_development_links_point_at_the_local_server_unless_told_otherwise(tmp_path):
+    assert load_config({}, tmp_path)["STORE_BASE_URL"] == "http://127.0.0.1:5000"
+    config = load_config({"STORE_BASE_URL": "http://192.168.1.5:8000/tienda/"}, tmp_path)
+    assert config["STORE_BASE_URL"] == "http://192.168.1.5:8000/tienda"
 
 
 @pytest.mark.parametrize(
@@ -68,6 +96,7 @@ def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_pa
         ({"STORE_PAGE_SIZE": "0"}, "STORE_PAGE_SIZE must be at least 1"),
         ({"STORE_SECURE_COOKIES": "maybe"}, "STORE_SECURE_COOKIES must be one of"),
         ({"STORE_DEFAULT_LOCALE": "fr"}, "STORE_DEFAULT_LOCALE must be one of"),
+        ({"STORE_STAFF_LOCALE": "fr"}, "STORE_STAFF_LOCALE must be one of"),
     ],
 )
 def test_malformed_settings_stop_start_up_with_the_variable_named(tmp_path, environ, message):
@@ -83,6 +112,8 @@ def test_settings_are_read_from_the_environment(tmp_path):
     assert config["STORE_NAME"] == "Mi tienda"
     assert config["STORE_PAGE_SIZE"] == 24
     assert config["BABEL_DEFAULT_LOCALE"] == "en"
+    assert config["STORE_STAFF_LOCALE"] == "en"  # staff read the store's language by default
+    assert load_config({"STORE_STAFF_LOCALE": "en"}, tmp_path)["STORE_STAFF_LOCALE"] == "en"
 
 
 def test_workers_starting_together_share_one_generated_secret(tmp_path):

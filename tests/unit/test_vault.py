@@ -9,7 +9,7 @@ import pytest
 
 from store.config import ConfigurationError
 from store.licensing.keys import generate
-from store.licensing.vault import Vault, VaultError, new_secret, vault_from_config
+from store.vault import Vault, VaultError, new_secret, vault_from_config
 
 
 def raw(secret: str) -> bytes:

@@ -1,7 +1,10 @@
 """The sandbox provider: a local test gateway page with Approve and Decline buttons.
 
 Its notifications are JSON signed with HMAC-SHA256 and go through the same verification
-and confirmation path as a real provider's. Production refuses it unless
+and confirmation path as a real provider's. It keeps the answers given on its page in
+memory (``answers``), as a real gateway keeps its own records, so completing, querying and
+cancelling behave like a provider's; that memory belongs to one process and is lost on
+restart, which is enough for trying the store. Production refuses the sandbox unless
 STORE_ALLOW_SANDBOX_IN_PRODUCTION is set.
 """
 
@@ -10,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from store.config import ConfigurationError
@@ -24,18 +28,28 @@ from store.payments.gateway import (
     PaymentOutcome,
     PaymentRequest,
     PaymentStart,
+    ProviderPayment,
     RefundResult,
+    parse_json_object,
+    plain_text,
 )
+from store.urls import public_url
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
+MAX_EVENT_ID = 255
+MAX_REFERENCE = 64
 
 
 class SandboxProvider:
     name = "sandbox"
     label = _l("Test payment (sandbox)")
+    currency = "CUP"
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._answers: dict[str, PaymentEvent] = {}
+        self._cancelled: set[str] = set()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SandboxProvider:
@@ -51,7 +65,7 @@ class SandboxProvider:
         return cls(secret.encode())
 
     def start_payment(self, request: PaymentRequest) -> PaymentStart:
-        return PaymentStart(url_for("payments.sandbox_gateway", reference=request.reference))
+        return PaymentStart(public_url("payments.sandbox_gateway", reference=request.reference))
 
     def sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -72,22 +86,52 @@ class SandboxProvider:
         ).encode()
         return body, {SIGNATURE_HEADER: self.sign(body)}
 
+    def answer(
+        self, reference: str, outcome: PaymentOutcome, amount: Money
+    ) -> tuple[bytes, dict[str, str]]:
+        """The customer pressed a button on the test gateway: remember it, notify the store.
+
+        Raises InvalidNotification when the payment was cancelled meanwhile.
+        """
+        with self._lock:
+            if reference in self._cancelled:
+                raise InvalidNotification(_l("This payment was cancelled."))
+            event = PaymentEvent(f"sbx_{uuid.uuid4().hex}", reference, outcome, amount)
+            self._answers[reference] = event
+        return self.notification(
+            event_id=event.event_id, reference=reference, outcome=outcome.value, amount=amount
+        )
+
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
         signature = headers.get(SIGNATURE_HEADER, "")
         if not hmac.compare_digest(signature.encode(), self.sign(body).encode()):
             raise InvalidNotification(_l("Bad signature."))
+        data = parse_json_object(body)
+        amount_minor = data.get("amount_minor")
+        if type(amount_minor) is not int:  # never a float, a bool or a string
+            raise InvalidNotification(_l("Malformed notification."))
         try:
-            data = json.loads(body)
-            if type(data["amount_minor"]) is not int:  # never a float, never a string
-                raise TypeError("amount_minor must be an integer")
             return PaymentEvent(
-                event_id=str(data["event_id"])[:255],
-                reference=str(data["reference"])[:64],
-                outcome=PaymentOutcome(data["outcome"]),
-                amount=Money(int(data["amount_minor"]), str(data["currency"])),
+                event_id=plain_text(data, "event_id", MAX_EVENT_ID),
+                reference=plain_text(data, "reference", MAX_REFERENCE),
+                outcome=PaymentOutcome(data.get("outcome")),
+                amount=Money(amount_minor, plain_text(data, "currency", 3)),
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except ValueError as error:  # an unknown outcome or currency
             raise InvalidNotification(_l("Malformed notification.")) from error
 
-    def refund(self, reference: str, amount: Money) -> RefundResult:
-        return RefundResult(refunded=amount, provider_reference=f"sandbox-refund-{reference}")
+    def complete_payment(self, payment: ProviderPayment) -> PaymentEvent | None:
+        # Nothing to capture: the answer given on the gateway page is final.
+        return self.query_payment(payment)
+
+    def query_payment(self, payment: ProviderPayment) -> PaymentEvent | None:
+        with self._lock:
+            return self._answers.get(payment.reference)
+
+    def cancel_payment(self, payment: ProviderPayment) -> None:
+        with self._lock:
+            if payment.reference not in self._answers:
+                self._cancelled.add(payment.reference)
+
+    def refund(self, payment: ProviderPayment, amount: Money) -> RefundResult:
+        return RefundResult(refunded=amount, provider_reference=f"sandbox-refund-{payment.reference}")

@@ -8,6 +8,10 @@ impossible and lets the store find a key without decrypting anything.
 
 Configuration holds several encryption keys, newest first: the newest seals, all of them
 open, and ``flask store rotate-keys`` re-seals old rows under the newest.
+
+Every sealed secret (licence keys, pool keys, order link tokens) is a row with the columns
+of ``SealedKeyMixin``; ``seal_into`` fills them and ``reveal`` opens them. This module is
+shared by the areas and imports none of them.
 """
 
 from __future__ import annotations
@@ -26,12 +30,25 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+from sqlalchemy import LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from store.config import ConfigurationError, read_or_create
-from store.licensing.keys import lookup_form
 
 NONCE_BYTES = 12
 KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,16}")
+# Spaces, dashes and their look-alikes, ignored wherever a key is compared.
+SEPARATORS = str.maketrans("", "", " -_\t\u00a0\u2010\u2011\u2012\u2013\u2014\u2212")
+
+
+def lookup_form(text: str) -> str:
+    """The form a secret is hashed in: upper case, without spaces or dashes.
+
+    Works for this store's keys (already normalised) and for imported vendor keys,
+    whose format is the vendor's.
+    """
+    return str(text).strip().upper().translate(SEPARATORS)
 
 
 class VaultError(RuntimeError):
@@ -150,3 +167,30 @@ def vault_from_config(config: Mapping[str, object], instance_path: Path) -> Vaul
         _parse_keys(str(keys_text)),
         _decode_secret("STORE_VAULT_LOOKUP_KEY", str(lookup_text)),
     )
+
+
+class SealedKeyMixin:
+    """Columns of a secret kept in the vault: never plain text."""
+
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    vault_key_id: Mapped[str] = mapped_column(String(16))
+    lookup_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def get_vault() -> Vault:
+    """The vault of the current app (built from configuration in create_app)."""
+    return current_app.extensions["store_vault"]
+
+
+def seal_into(row: SealedKeyMixin, secret: str) -> SealedKeyMixin:
+    """Fill ``row``'s sealed columns with ``secret`` under the newest key; return the row."""
+    sealed = get_vault().seal(secret)
+    row.ciphertext, row.vault_key_id, row.lookup_hash = (
+        sealed.ciphertext, sealed.key_id, sealed.lookup_hash
+    )
+    return row
+
+
+def reveal(row: SealedKeyMixin) -> str:
+    """Decrypt a sealed row's secret, to show it to its owner or to staff."""
+    return get_vault().open(row.ciphertext, row.vault_key_id, row.lookup_hash)

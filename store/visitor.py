@@ -1,0 +1,48 @@
+"""What this browser session holds: the cart, the checkout token, the orders it may open.
+
+Views read and write the session only through these helpers, so no view imports another
+area's views, and signing in (accounts) can merge a guest's cart and orders in one place.
+Services never read the session: views pass them what these return.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import session
+
+Cart = dict[str, dict[str, int]]  # {"<plan id>": {"q": quantity, "p": price seen}}
+
+MAX_REMEMBERED_ORDERS = 20
+CHECKOUT_TOKEN_BYTES = 24
+
+
+def current_cart() -> Cart:
+    cart = session.get("cart")
+    return cart if isinstance(cart, dict) else {}
+
+
+def save_cart(cart: Cart) -> None:
+    session["cart"] = cart
+    # A new cart means a new checkout: the next order gets a new idempotency key.
+    session["checkout_token"] = secrets.token_urlsafe(CHECKOUT_TOKEN_BYTES)
+
+
+def checkout_token() -> str:
+    """The idempotency key of this session's next order (made on first use)."""
+    token = session.get("checkout_token")
+    if not isinstance(token, str) or not token:
+        token = session["checkout_token"] = secrets.token_urlsafe(CHECKOUT_TOKEN_BYTES)
+    return token
+
+
+def remembered_orders() -> list[str]:
+    """Numbers of the orders this session placed or opened with their emailed link."""
+    numbers = session.get("orders", [])
+    return [n for n in numbers if isinstance(n, str)] if isinstance(numbers, list) else []
+
+
+def remember_order(number: str) -> None:
+    """Let this session open the order page without the emailed link."""
+    numbers = [n for n in remembered_orders() if n != number]
+    session["orders"] = (numbers + [number])[-MAX_REMEMBERED_ORDERS:]
