@@ -14,8 +14,8 @@ from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.licensing.vault import vault_from_config
+from store.resources import default_instance_path, resource_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_RETURN_PATH = 500
 
 # What the browser may load: this site only. Pages need no script and no other host.
@@ -35,9 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     environ.update({k: str(v) for k, v in config.items() if k.startswith("STORE_")})
     app = Flask(
         __name__,
-        instance_path=environ.get("STORE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=environ.get("STORE_INSTANCE_PATH") or default_instance_path(),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     # The SQLite database, secret key and mail files live here; create it up front.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def register_extensions(app: Flask) -> None:
         app.config, Path(app.instance_path)
     )
     register_providers(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
