@@ -35,6 +35,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # Compiled message catalogues are build products (not committed): one .mo per .po.
+# The editable install reads them here; a wheel build compiles its own (store/_build_hook.py).
 translations: $(COMPILED)
 
 %.mo: %.po | $(VENV)/.installed

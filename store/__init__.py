@@ -13,10 +13,10 @@ from flask import Flask, abort, current_app, has_request_context, request
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
+from store.resources import default_instance_path, resource_dir
 from store.urls import MAX_REDIRECT_LENGTH
 from store.vault import vault_from_config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The store's areas, each a package with init_app(app): its tables, routes, email kinds
 # and payment providers. Lower areas first; see docs/architecture.md for the layers.
 AREAS = ("audit", "mail", "catalogue", "licensing", "orders", "payments", "cart", "checkout",
@@ -39,9 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     environ.update({k: str(v) for k, v in config.items() if k.startswith("STORE_")})
     app = Flask(
         __name__,
-        instance_path=environ.get("STORE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=environ.get("STORE_INSTANCE_PATH") or default_instance_path(),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     # The SQLite database, secret key and mail files live here; create it up front.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,7 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     app.extensions["store_vault"] = vault_from_config(app.config, Path(app.instance_path))
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_item=render_item)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
