@@ -82,9 +82,10 @@ def register_areas(app: Flask) -> None:
 def register_templating(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from store.i18n import devices_filter, duration_filter, money_filter
+    from store.i18n import devices_filter, duration_filter, line_title, money_filter
 
     app.jinja_env.filters.update(money=money_filter, duration=duration_filter, devices=devices_filter)
+    app.jinja_env.globals["line_title"] = line_title
 
     @app.context_processor
     def store_globals() -> dict[str, Any]:

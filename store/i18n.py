@@ -48,3 +48,13 @@ def duration_filter(days: int) -> str:
 def devices_filter(seats: int) -> str:
     """Jinja filter: a plan's seats in words ("1 dispositivo", "5 dispositivos")."""
     return ngettext("%(num)d device", "%(num)d devices", seats)
+
+
+def line_title(product_name: str, plan_name: str, quantity: int | None = None) -> str:
+    """Jinja global: "2 × Almiquí Hogar — 1 año · 1 PC", the one way a line is titled.
+
+    A function rather than a macro: Jinja marks a macro's output safe, but this title must
+    be escaped on pages and left plain in text emails, as any string is.
+    """
+    title = f"{product_name} — {plan_name}"
+    return title if quantity is None else f"{quantity} × {title}"

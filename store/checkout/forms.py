@@ -23,7 +23,10 @@ class CheckoutForm(FlaskForm):
         validators=[
             InputRequired(_l("Enter your email address.")),
             # A long field stops here, before the address is parsed.
-            StopOnFailure(Length(max=MAX_EMAIL_LENGTH)),
+            StopOnFailure(Length(
+                max=MAX_EMAIL_LENGTH,
+                message=_l("An email address has at most %(max)d characters."),
+            )),
             EmailAddress(),
         ],
         description=_l("Your licence keys are sent here."),

@@ -109,8 +109,9 @@ def check_out(
     """Place the order for ``cart`` and start its payment, or find the one this checkout placed.
 
     Raises NotFound (unknown provider), CartNeedsReview (empty cart, changed prices or
-    plans) or OutOfStock (a pool plan is short; names it), writing nothing; or
-    PaymentNotStarted when the order was placed but the provider failed.
+    plans), OutOfStock (a pool plan is short; names it) or PaymentProviderError (the
+    provider cannot charge this order), writing nothing; or PaymentNotStarted when the
+    order was placed but the provider failed to open the payment.
     """
     provider = get_provider(provider_name)
     now = now or utcnow()

@@ -15,6 +15,7 @@ from store.checkout.services import Buyer, CartNeedsReview, PaymentNotStarted, c
 from store.licensing.services import OutOfStock
 from store.orders.models import Order
 from store.orders.services import find_order_by_checkout_token
+from store.payments.gateway import PaymentProviderError
 from store.payments.registry import provider_choices
 from store.visitor import (
     checkout_token,
@@ -78,6 +79,9 @@ def _place(form: CheckoutForm):
     except (CartNeedsReview, OutOfStock) as error:
         flash(str(error.detail), "error")
         return redirect(url_for("cart.show"))
+    except PaymentProviderError as error:  # the method cannot take this order; nothing placed
+        flash(str(error.detail or error.title), "error")
+        return redirect(url_for("checkout.start"))
     except PaymentNotStarted as error:
         remember_order(error.order.number)
         save_cart({})

@@ -94,6 +94,20 @@ def find_order(number: str) -> Order:
     return order
 
 
+def find_own_order(number: str, own_numbers: list[str]) -> Order:
+    """The order, when it is one of ``own_numbers`` (the visitor's session's orders).
+
+    Raises NotFound otherwise, the same for an unknown number and a stranger's order, so
+    nobody learns which order numbers exist.
+    """
+    if number not in own_numbers:
+        raise NotFound()
+    try:
+        return find_order(number)
+    except NotFound:
+        raise NotFound() from None
+
+
 def find_order_by_checkout_token(token: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.checkout_token == token))
 

@@ -1,17 +1,37 @@
-"""Provider notifications (a JSON API) and the sandbox's test gateway page."""
+"""Paying a pending order again, provider notifications (a JSON API), and the sandbox's
+test gateway page."""
 
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from store.extensions import csrf, db
+from store.forms import first_error
+from store.orders.services import find_own_order
 from store.payments import bp
-from store.payments.forms import SandboxDecisionForm
-from store.payments.gateway import PaymentOutcome
+from store.payments.forms import SandboxDecisionForm, pay_again_form
+from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers
-from store.payments.services import confirm_payment
+from store.payments.services import OrderNotPayable, confirm_payment, pay_order
+from store.visitor import remembered_orders
+
+
+@bp.post("/pedido/<number>/pagar")
+def pay_again(number: str):
+    """The order page's pay button: resume or start a payment with the chosen provider."""
+    order = find_own_order(number, remembered_orders())
+    order_page = url_for("orders.show", number=order.number)
+    form = pay_again_form()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(order_page)
+    try:
+        return redirect(pay_order(order.id, form.method.data))
+    except (OrderNotPayable, PaymentProviderError) as error:
+        flash(str(error.detail or error.title), "error")
+        return redirect(order_page)
 
 
 @bp.post("/api/pagos/notificacion/<provider>")
