@@ -103,12 +103,19 @@ def test_the_language_switch_never_redirects_off_site(client, next_url):
 
 
 def test_the_language_switch_ignores_an_unknown_language(client):
-    client.post("/idioma", data={"language": "fr", "next": "/"})
-    assert '<html lang="es">' in client.get("/").get_data(as_text=True)
+    client.post("/idioma", data={"language": "en", "next": "/"})
+
+    refused = client.post("/idioma", data={"language": "fr", "next": "/"})
+
+    # The view keeps the earlier choice: it stores nothing it does not know.
+    with client.session_transaction() as session:
+        assert session["locale"] == "en"
+    assert refused.headers["Location"] == "/"
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 
 
-def test_the_language_switch_needs_a_csrf_token(make_app):
-    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+def test_the_language_switch_needs_a_csrf_token(csrf_app):
+    client = csrf_app.test_client()
     response = client.post("/idioma", data={"language": "en", "next": "/"})
     assert response.status_code == 400
     assert '<html lang="es">' in client.get("/").get_data(as_text=True)

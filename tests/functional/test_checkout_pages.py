@@ -320,3 +320,49 @@ def test_placing_an_order_needs_a_csrf_token(csrf_app, count):
 
     assert response.status_code == 400
     assert count(Order) == 0
+
+
+def attributes(html: str, element_id: str) -> dict[str, str]:
+    """The attributes of the element with ``id=element_id`` on the page."""
+    tag = re.search(rf'<(?:input|fieldset)\b[^>]*\bid="{element_id}"[^>]*>', html)[0]
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+
+
+def test_each_error_is_tied_to_its_field_for_screen_readers(shopper, plans):
+    shopper.add(plans["generated"])
+
+    html = shopper.check_out(email="ana@", payment_method=None, accept_terms=None,
+                             full_name="Ana").get_data(as_text=True)
+
+    email, terms = attributes(html, "email"), attributes(html, "accept_terms")
+    assert email["aria-describedby"] == "email-help email-error"
+    assert email["aria-invalid"] == "true"
+    assert terms["aria-describedby"] == "accept_terms-help accept_terms-error"
+    assert 'aria-describedby="payment_method-error"' in html
+    for field in ("email", "payment_method", "accept_terms"):
+        assert f'<div class="field-errors" id="{field}-error">' in html
+    assert "aria-invalid" not in attributes(html, "full_name")
+
+
+def test_an_error_message_is_announced_as_an_alert_and_good_news_as_a_status(shopper, plans):
+    shopper.add(plans["generated"])
+    added = shopper.page("/carrito/")
+    shopper.add(plans["generated"], 0)
+    refused = shopper.page("/carrito/")
+
+    assert '<p class="flash flash-success" role="status">Añadido a tu carrito.</p>' in added
+    assert '<p class="flash flash-error" role="alert">' in refused
+
+
+def test_a_line_title_is_escaped_on_pages_and_left_plain_in_the_text_email(app, shopper):
+    with app.app_context():
+        product = make_product(name="Hogar & Oficina <Plus>", plans=[{"name": "1 año"}])
+        db.session.commit()
+        plan_id = product.plans[0].id
+
+    order_page = shopper.page(shopper.buy(plan_id, 2))
+    email = delivered(app)[0]
+
+    assert "2 × Hogar &amp; Oficina &lt;Plus&gt; — 1 año" in order_page
+    assert "2 × Hogar & Oficina <Plus> — 1 año" in plain_text(email)
+    assert "2 × Hogar &amp; Oficina &lt;Plus&gt; — 1 año" in email.get_body(("html",)).get_content()

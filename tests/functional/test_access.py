@@ -1,0 +1,101 @@
+"""Who may use which route: every registered route, for every kind of visitor.
+
+A new route fails ``test_every_route_is_in_the_access_table`` until it is added here, with
+what each visitor should get. Later issues add their visitors (customer, support, admin).
+Visitors: ``anonymous`` (a new browser), ``buyer`` (the session that placed the order,
+now waiting for payment) and ``other`` (another session, with a plan in its cart).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from store.extensions import db
+from tests.conftest import Shopper
+from tests.factories import make_product
+
+VISITORS = ("anonymous", "buyer", "other")
+
+# (rule, method): (form data, {visitor: status}); one status stands for all visitors.
+TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
+    ("/", "GET"): ({}, 200),
+    ("/productos/", "GET"): ({}, 200),
+    ("/productos/<slug>/", "GET"): ({}, 200),
+    ("/terminos", "GET"): ({}, 200),
+    ("/healthz", "GET"): ({}, 200),
+    ("/readyz", "GET"): ({}, 200),
+    ("/static/<path:filename>", "GET"): ({}, 200),
+    ("/idioma", "POST"): ({"language": "en", "next": "/"}, 302),
+    ("/carrito/", "GET"): ({}, 200),
+    ("/carrito/anadir", "POST"): ({"plan_id": "{plan_id}", "quantity": "1"}, 302),
+    ("/carrito/cantidad", "POST"): ({"plan_id": "{plan_id}", "quantity": "2"}, 302),
+    ("/carrito/quitar", "POST"): ({"plan_id": "{plan_id}"}, 302),
+    ("/carrito/vaciar", "POST"): ({}, 302),
+    ("/carrito/aceptar", "POST"): ({}, 302),
+    # An empty cart goes back to the cart; a cart with a plan shows (or checks) the form.
+    ("/caja/", "GET"): ({}, {"anonymous": 302, "buyer": 302, "other": 200}),
+    ("/caja/", "POST"): ({}, {"anonymous": 302, "buyer": 302, "other": 400}),
+    # The order page and its pay button: the buyer's session only; others learn nothing.
+    ("/pedido/<number>/", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
+    ("/pedido/<number>/pagar", "POST"): (
+        {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},
+    ),
+    # Providers sign their notifications; an unsigned one is refused for everybody.
+    ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),
+    # The test gateway opens for whoever holds the payment's reference (no keys on it).
+    ("/pago-de-prueba/<reference>", "GET"): ({}, 200),
+    ("/pago-de-prueba/<reference>", "POST"): ({}, 302),
+}
+
+
+@pytest.fixture
+def world(app, shopper, stranger) -> dict:
+    """A product on sale, the buyer's pending order and the other session's cart."""
+    with app.app_context():
+        product = make_product(slug="hogar")
+        db.session.commit()
+        plan_id = product.plans[0].id
+    shopper.add(plan_id)
+    gateway = shopper.check_out().headers["Location"]
+    stranger.add(plan_id)
+    number = shopper.session()["orders"][-1]
+    return {
+        "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
+                   "provider": "sandbox", "path:filename": "css/store.css",
+                   "plan_id": str(plan_id)},
+        "visitors": {"anonymous": Shopper(app.test_client()), "buyer": shopper,
+                     "other": stranger},
+    }
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace(f"<{name}>", value).replace(f"{{{name}}}", value)
+    return text
+
+
+def test_every_route_is_in_the_access_table(app):
+    routes = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - set(TABLE) == set(), "add the new routes to TABLE"
+    assert set(TABLE) - routes == set(), "remove routes that no longer exist from TABLE"
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize("route", sorted(TABLE), ids=lambda route: f"{route[1]} {route[0]}")
+def test_each_visitor_gets_what_the_table_says(world, route, visitor):
+    rule, method = route
+    data, expected = TABLE[route]
+    values = world["values"]
+    client = world["visitors"][visitor].client
+
+    response = client.open(
+        _fill(rule, values), method=method,
+        data={key: _fill(value, values) for key, value in data.items()},
+    )
+
+    wanted = expected if isinstance(expected, int) else expected[visitor]
+    assert response.status_code == wanted
