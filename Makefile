@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app store
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links that leave the store (emails, the sandbox gateway) point at the server `make run` starts.
+STORE_BASE_URL ?= http://$(HOST):$(PORT)
 CATALOGUES := $(wildcard store/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
@@ -13,7 +15,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) store seed-demo --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	STORE_BASE_URL=$(STORE_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from store.catalogue.demo import seed_demo_catalogue
 from store.extensions import db
 from store.mail.services import send_pending
 from store.orders.models import Order, OrderStatus
+from store.payments.models import Payment
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +63,18 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
 
     page.get_by_role("button", name="Hacer el pedido y pagar 50.00 CUP").click()
     expect(page.get_by_role("heading", name="Pasarela de pago de prueba")).to_be_visible()
+    number = re.search(r"Pedido (A-[0-9A-Z-]+)", page.content())[1]
+
+    # The buyer leaves the gateway and comes back to pay from the order page, on a phone.
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.goto(f"{live_server}/pedido/{number}/")
+    expect(page.get_by_role("status").filter(has_text="Esperando tu pago")).to_be_visible()
+    assert page.get_by_label("Pago de prueba (sandbox)").is_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    screenshots(page, "order-pending-320")
+    page.get_by_role("button", name="Pagar 50.00 CUP ahora").click()
+    expect(page.get_by_role("heading", name="Pasarela de pago de prueba")).to_be_visible()
+    page.set_viewport_size({"width": 1280, "height": 720})
     assert page.locator(".amount").inner_text() == "50.00 CUP"
     screenshots(page, "sandbox-gateway")
 
@@ -75,11 +87,14 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
 
     with app.app_context():
         order = db.session.scalars(sa.select(Order)).one()
-        number, status = order.number, order.status
+        status, payments = order.status, db.session.scalar(
+            sa.select(sa.func.count()).select_from(Payment)
+        )
         send_pending()
     emails = app.extensions["store_mail_transport"].sent
 
     assert status == OrderStatus.FULFILLED and f"/pedido/{number}/" in page.url
+    assert payments == 1  # paying again from the order page resumed the same payment
     assert len(keys) == 1 and KEY.match(keys[0])
     assert len(emails) == 1 and emails[0]["To"] == "ana@example.com"
     text = emails[0].get_body(preferencelist=("plain",)).get_content()
@@ -90,11 +105,13 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
 
     # The emailed link opens the order page in another browser, without the buyer's session.
     elsewhere = browser.new_context(java_script_enabled=False, locale="es-CU").new_page()
-    elsewhere.goto(live_server + urlsplit(link).path + "?" + urlsplit(link).query)
+    elsewhere.goto(link)  # built from STORE_BASE_URL, which is this live server
     expect(elsewhere.locator("code.licence-key")).to_have_text(keys[0])
+    # The token moved into that browser's session; the address bar no longer shows it.
+    assert elsewhere.url == f"{live_server}/pedido/{number}/"
     elsewhere.context.close()
     assert [p.name for p in screenshots.taken] == [
         "01-home.png", "02-product.png", "03-cart.png", "04-checkout.png",
-        "05-sandbox-gateway.png", "06-order.png",
+        "05-order-pending-320.png", "06-sandbox-gateway.png", "07-order.png",
     ]
     assert all(p.stat().st_size > 0 for p in screenshots.taken)
