@@ -7,8 +7,12 @@ works with no configuration at all; production refuses to start on an unsafe def
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
+from decimal import Decimal
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +49,8 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
     "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
     "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),
+    # CUP per unit of each currency a provider settles in: "USD:120.00,EUR:130.50".
+    "STORE_EXCHANGE_RATES": ("STORE_EXCHANGE_RATES", dict, {}),
     # Public address of the store, for every link that leaves it (store/urls.py).
     "STORE_BASE_URL": ("STORE_BASE_URL", str, None),
     # Email.
@@ -77,6 +83,8 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         raise ConfigurationError(f"{name} must be one of 1/0, true/false, yes/no; got {raw!r}")
     if kind is list:
         return [item.strip() for item in raw.split(",") if item.strip()]
+    if kind is dict:
+        return _rates(name, raw)
     if kind is int:
         try:
             value = int(raw)
@@ -86,6 +94,23 @@ def _parse(name: str, raw: str, kind: type) -> Any:
             raise ConfigurationError(f"{name} must be at least 1; got {value}")
         return value
     return raw
+
+
+RATE = re.compile(r"([A-Z]{3}):([0-9]{1,9}(?:\.[0-9]{1,6})?)")
+
+
+def _rates(name: str, raw: str) -> dict[str, Decimal]:
+    """Parse "USD:120.00,EUR:130.50" into {"USD": Decimal("120.00"), ...}, all positive."""
+    rates = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        match = RATE.fullmatch(item)
+        if match is None or Decimal(match[2]) <= 0:
+            raise ConfigurationError(
+                f"{name} must list CODE:rate pairs such as USD:120.00 (CUP per unit, "
+                f"positive, at most 6 decimals); got {item!r}"
+            )
+        rates[match[1]] = Decimal(match[2])
+    return rates
 
 
 def read_or_create(path: Path, make: Callable[[], str]) -> str:
@@ -116,6 +141,17 @@ def _development_secret(instance_path: Path) -> str:
     ).strip()
 
 
+def _mailbox(name: str, value: str) -> str:
+    """One plain email address, trimmed; anything else could never be delivered to."""
+    try:
+        return Address(addr_spec=value.strip()).addr_spec
+    except (ValueError, IndexError, HeaderParseError):
+        raise ConfigurationError(
+            f"{name} must be one plain email address such as ventas@example.cu "
+            f"(no name, no list); got {value!r}"
+        ) from None
+
+
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
 
 
@@ -134,7 +170,10 @@ def _base_url(raw: str | None, production: bool) -> str:
             )
         return DEVELOPMENT_BASE_URL
     parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    if (
+        parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+        or parts.query or parts.fragment or " " in raw.strip()
+    ):
         raise ConfigurationError(
             f"STORE_BASE_URL must be an address such as https://tienda.example.cu; got {raw!r}"
         )
@@ -145,21 +184,7 @@ def _base_url(raw: str | None, production: bool) -> str:
     return raw.strip().rstrip("/")
 
 
-def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
-    """Build the Flask config from ``environ``.
-
-    Raises ConfigurationError when a value is malformed or production is unsafe.
-    """
-    config: dict[str, Any] = {}
-    for name, (key, kind, default) in SETTINGS.items():
-        raw = environ.get(name)
-        config[key] = default if raw is None else _parse(name, raw, kind)
-
-    env = config["STORE_ENV"]
-    if env not in ENVIRONMENTS:
-        raise ConfigurationError(f"STORE_ENV must be one of {', '.join(ENVIRONMENTS)}; got {env!r}")
-    production = env == "production"
-
+def _check_locales(config: dict[str, Any]) -> None:
     config["STORE_STAFF_LOCALE"] = config["STORE_STAFF_LOCALE"] or config["BABEL_DEFAULT_LOCALE"]
     for name, key in (("STORE_DEFAULT_LOCALE", "BABEL_DEFAULT_LOCALE"),
                       ("STORE_STAFF_LOCALE", "STORE_STAFF_LOCALE")):
@@ -168,6 +193,11 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
                 f"{name} must be one of {', '.join(LOCALES)}; got {config[key]!r}"
             )
 
+
+def _check_secrets_and_services(
+    config: dict[str, Any], instance_path: Path, production: bool
+) -> None:
+    """The secret key, the database and the staff mailbox: development defaults, or refusal."""
     if not config["SECRET_KEY"]:
         if production:
             raise ConfigurationError(
@@ -192,7 +222,26 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
                 "at this address; production needs a mailbox someone reads."
             )
         config["STORE_STAFF_EMAIL"] = "staff@localhost"
+    config["STORE_STAFF_EMAIL"] = _mailbox("STORE_STAFF_EMAIL", config["STORE_STAFF_EMAIL"])
 
+
+def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config from ``environ``.
+
+    Raises ConfigurationError when a value is malformed or production is unsafe.
+    """
+    config: dict[str, Any] = {}
+    for name, (key, kind, default) in SETTINGS.items():
+        raw = environ.get(name)
+        config[key] = default if raw is None else _parse(name, raw, kind)
+
+    env = config["STORE_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"STORE_ENV must be one of {', '.join(ENVIRONMENTS)}; got {env!r}")
+    production = env == "production"
+
+    _check_locales(config)
+    _check_secrets_and_services(config, instance_path, production)
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
 
     if config["SESSION_COOKIE_SECURE"] is None:

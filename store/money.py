@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from functools import total_ordering
 
 from babel.core import Locale, UnknownLocaleError
@@ -126,6 +126,18 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal():.{_precision(self.currency)}f} {self.currency}"
+
+    def convert(self, currency: str, rate: Decimal) -> Money:
+        """This amount in ``currency``, at ``rate`` units of this currency per unit of that one.
+
+        Rounded up to ``currency``'s smallest unit, so what is received is never less than
+        this amount at that rate ("5000.00 CUP" at 120 CUP per USD is 41.67 USD).
+        """
+        if not isinstance(rate, Decimal) or rate <= 0:
+            raise ValueError(f"an exchange rate must be a positive Decimal, got {rate!r}")
+        digits = _precision(currency)
+        major = (self.to_decimal() / rate).quantize(Decimal(1).scaleb(-digits), ROUND_UP)
+        return Money(int(major.scaleb(digits)), currency)
 
 
 def format_money(money: Money, locale: str | Locale = "es_CU") -> str:

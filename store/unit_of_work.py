@@ -20,10 +20,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from store.extensions import IMMEDIATE_OPTION, db
+
+# Keys of Session.info: a use case is open; writes were flushed and not yet committed.
+IN_USE_CASE = "store_in_use_case"
+FLUSHED = "store_flushed_writes"
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flushed_writes(session: Session, flush_context) -> None:
+    session.info[FLUSHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_flushed_writes(session: Session) -> None:
+    session.info.pop(FLUSHED, None)
 
 
 class UnitOfWork:
@@ -49,22 +64,28 @@ def use_case() -> Iterator[UnitOfWork]:
     """Begin a use case's write transaction; roll it back unless ``uow.commit()`` ran.
 
     A read-only transaction the caller left open (a view that loaded the order first) is
-    ended; loaded objects simply reload. Pending changes outside a use case are a
-    programming error and raise RuntimeError instead of being silently discarded.
+    ended; loaded objects simply reload. Raises RuntimeError, discarding nothing, when
+    another use case is open (use cases do not nest: call steps instead) or when changes
+    were made outside a use case, flushed or not.
     """
     session = db.session()
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("unsaved changes outside a use case; make them inside use_case()")
+    if session.info.get(IN_USE_CASE):
+        raise RuntimeError("use cases do not nest; call the inner one's steps instead")
+    if session.new or session.dirty or session.deleted or session.info.get(FLUSHED):
+        raise RuntimeError("changes were made outside a use case; make them inside use_case()")
     if session.in_transaction():
         session.rollback()
     if _is_sqlite(session):
         session.connection(execution_options={IMMEDIATE_OPTION: True})
     uow = UnitOfWork(session)
+    session.info[IN_USE_CASE] = True
     try:
         yield uow
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info.pop(IN_USE_CASE, None)
     if not uow.committed:
         session.rollback()
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
 from store import create_app
-from store.checkout.services import Buyer, check_out
+from store.checkout.services import Buyer, PlacedOrder, check_out
 from store.extensions import db
 from store.money import Money
 from store.payments.models import Payment
@@ -245,8 +245,10 @@ class Shopper:
 
     def checkout_token(self) -> str:
         """Open the checkout page, as the buyer does, and read the form's idempotency key."""
-        found = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', self.page("/caja/"))
-        return found[1] if found else self.session().get("checkout_token", "")
+        html = self.page("/caja/")
+        found = re.search(r'name="checkout_token" type="hidden" value="([^"]+)"', html)
+        assert found, "the checkout form is not shown (is the cart empty?)"
+        return found[1]
 
     def check_out(self, **fields):
         """Post the checkout form; ``field=None`` leaves that field out."""
@@ -286,6 +288,12 @@ def stranger(app) -> Shopper:
     return Shopper(app.test_client())
 
 
+@pytest.fixture
+def shopper_for() -> Callable[[Flask], Shopper]:
+    """``shopper_for(app)``: a new browser session on another app (say, one with CSRF)."""
+    return lambda app: Shopper(app.test_client())
+
+
 class Till:
     """The checkout and payment use cases, called as the views call them, without requests."""
 
@@ -295,12 +303,20 @@ class Till:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
+    def place(self, cart: dict, token: str = "token-0000000000000001", locale: str = "es",
+              buyer: Buyer | None = None) -> PlacedOrder:
+        """The checkout use case as the page calls it, paying on the sandbox.
+
+        Call it inside an app context to use the order it returns.
+        """
+        return check_out(cart=cart, buyer=buyer or self.BUYER, checkout_token=token,
+                         locale=locale, payment_window=self.WINDOW, provider_name="sandbox")
+
     def check_out(self, cart: dict, token: str = "token-0000000000000001",
                   locale: str = "es") -> tuple[int, str]:
         """Place an order and start its sandbox payment; return (order id, payment reference)."""
         with self.app.app_context():
-            placed = check_out(cart=cart, buyer=self.BUYER, checkout_token=token, locale=locale,
-                               payment_window=self.WINDOW, provider_name="sandbox")
+            placed = self.place(cart, token, locale)
             reference = db.session.scalar(
                 sa.select(Payment.reference).where(Payment.order_id == placed.order.id)
                 .order_by(Payment.id.desc())
@@ -335,3 +351,9 @@ class Till:
 @pytest.fixture
 def till(app) -> Till:
     return Till(app)
+
+
+@pytest.fixture
+def till_for() -> Callable[[Flask], Till]:
+    """``till_for(app)``: the use cases on another app (say, one with other settings)."""
+    return Till

@@ -115,19 +115,10 @@ def check_out(
     """
     provider = get_provider(provider_name)
     now = now or utcnow()
-    for attempt in range(NUMBER_ATTEMPTS):
-        try:
-            placed, payment_id = _place(cart, buyer, checkout_token, locale, provider,
-                                        now=now, expires=now + payment_window)
-            break
-        except IntegrityError:
-            existing = find_order_by_checkout_token(checkout_token)
-            if existing is not None:  # the same checkout committed first (a double click)
-                return PlacedOrder(existing, created=False)
-            if attempt == NUMBER_ATTEMPTS - 1:
-                raise
-            # Otherwise the random order number was taken: draw another one.
-    if not placed.created:
+    placed, payment_id = _record_order_with_retries(
+        cart, buyer, checkout_token, locale, provider, now=now, expires=now + payment_window
+    )
+    if payment_id is None:  # this checkout had placed its order already
         return placed
     try:
         return PlacedOrder(placed.order, created=True, pay_at=hand_over(payment_id))
@@ -135,10 +126,30 @@ def check_out(
         raise PaymentNotStarted(placed.order, error.detail or error.title) from error
 
 
-def _place(
+def _record_order_with_retries(
     cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
     now: datetime, expires: datetime,
 ) -> tuple[PlacedOrder, int | None]:
+    """Record the order; on a unique-key clash, find the order a double submit placed, or
+    draw another random order number."""
+    for attempt in range(1, NUMBER_ATTEMPTS + 1):
+        try:
+            return _record_order(cart, buyer, token, locale, provider, now=now, expires=expires)
+        except IntegrityError:
+            existing = find_order_by_checkout_token(token)
+            if existing is not None:  # the same checkout committed first (a double click)
+                return PlacedOrder(existing, created=False), None
+            if attempt == NUMBER_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_order(
+    cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
+    now: datetime, expires: datetime,
+) -> tuple[PlacedOrder, int | None]:
+    """The use case's transaction: the order, its reserved keys and its payment, or the
+    order this checkout already placed (with no payment id)."""
     with use_case() as uow:
         existing = find_order_by_checkout_token(token)
         if existing is not None:

@@ -34,6 +34,7 @@ MIN_KEY_LENGTH = 8  # letters and digits, once spaces and dashes are dropped
 MAX_LINE_READ = 4096  # characters of one line kept in memory; longer lines are invalid
 MAX_REPORTED_INVALID = 1000
 READ_CHUNK = 64 * 1024  # bytes read to tell a CSV from a plain list
+MAX_SKU_LENGTH = 64
 
 
 class ImportFileError(InvalidInput):
@@ -200,6 +201,10 @@ def import_keys(
     generated keys, or a file that is not a key list. ``progress`` is called with the lines
     handled so far and the file's line count. One use case per batch (see import_pool).
     """
+    if not sku or len(sku) > MAX_SKU_LENGTH or not sku.isascii() or not sku.isprintable():
+        # Not echoed: it may not even be printable (a command-line argument in another
+        # encoding arrives with lone surrogates).
+        raise ImportFileError(_l("A SKU is written with letters, digits and dashes."))
     plan = check_pool_plan(db.session.scalar(select(Plan).where(Plan.sku == sku)), sku)
     key_file = check_key_file(path)
     report_progress = (lambda handled: progress(handled, key_file.lines)) if progress else None

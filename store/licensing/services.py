@@ -19,7 +19,7 @@ from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from store.audit.models import record
 from store.catalogue.models import Fulfilment, Plan
@@ -105,17 +105,19 @@ def _reserved_keys(line: Line) -> list[PoolKey]:
 
 
 def _free_keys(line: Line, count: int, now: datetime) -> list[PoolKey]:
-    """Claimable keys of the line's plan: available ones, and reservations that ran out.
+    """Claimable keys of the line's plan: available ones first, then reservations that ran out.
 
     Taking over a lapsed reservation is how abandoned orders give their keys back without
-    anyone sweeping first; a lapsed order paid later claims keys again when it is issued.
+    anyone sweeping first; it happens only when no available key is left, so an order paid
+    just late still finds its own keys. A lapsed order paid later claims keys again when it
+    is issued.
     """
+    available = PoolKey.state == PoolKeyState.AVAILABLE
     lapsed = and_(PoolKey.state == PoolKeyState.RESERVED, PoolKey.reserved_until < now)
     query = (
         select(PoolKey)
-        .where(PoolKey.plan_id == line.plan_id,
-               or_(PoolKey.state == PoolKeyState.AVAILABLE, lapsed))
-        .order_by(PoolKey.id)
+        .where(PoolKey.plan_id == line.plan_id, or_(available, lapsed))
+        .order_by(case((available, 0), else_=1), PoolKey.id)
         .limit(count)
         .with_for_update(skip_locked=True)
     )

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
-
 from store.orders.models import Order, OrderEvent, OrderStatus
 
 S = OrderStatus
@@ -65,29 +62,3 @@ def shown_status(order: Order, now: datetime) -> OrderStatus:
     if order.status == OrderStatus.PENDING_PAYMENT and overdue:
         return OrderStatus.EXPIRED
     return order.status
-
-
-# What the buyer reads on the order page for each status.
-STATUS_MESSAGES = {
-    S.FULFILLED: _l("Paid. Your licence keys are below; we also sent them to %(email)s."),
-    S.PENDING_PAYMENT: _l(
-        "Waiting for your payment. The order is kept for you until %(time)s."
-    ),
-    S.PAID: _l("Paid. Your licence keys are being prepared."),
-    S.NEEDS_ATTENTION: _l(
-        "We received your payment and our staff is completing your order. You will get an "
-        "email as soon as your keys are ready."
-    ),
-    S.EXPIRED: _l(
-        "The payment window closed before we received a payment. Nothing was charged."
-    ),
-    S.FAILED: _l("The payment was declined. Nothing was charged."),
-    S.CANCELLED: _l("This order was cancelled."),
-    S.REFUNDED: _l("This order was refunded."),
-}
-
-
-def status_message(order: Order, status: OrderStatus) -> str:
-    """The sentence the order page shows for ``status``, filled in for ``order``."""
-    expires = format_datetime(order.expires_at, "short") if order.expires_at else ""
-    return str(STATUS_MESSAGES[status]) % {"email": order.email, "time": expires}

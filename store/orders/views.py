@@ -17,7 +17,8 @@ from store.errors import NotFound
 from store.orders import bp
 from store.orders.models import OrderStatus
 from store.orders.services import find_order, find_own_order, order_view, token_opens
-from store.orders.states import shown_status, status_message
+from store.orders.messages import status_message
+from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
 
 
@@ -41,12 +42,17 @@ def show(number: str):
 
 
 def _open_link(number: str, token: str):
-    """The emailed link: remember the order in this session, then drop the token."""
-    try:
-        order = find_order(number)
-    except NotFound:
-        raise NotFound() from None
-    if not token_opens(order, token):
-        raise NotFound()
-    remember_order(order.number)
-    return _no_store(redirect(url_for("orders.show", number=order.number)))
+    """The emailed link: remember the order in this session, then drop the token.
+
+    A session that already holds the order goes to the clean address whatever the token.
+    """
+    if number not in remembered_orders():
+        try:
+            order = find_order(number)
+        except NotFound:
+            raise NotFound() from None
+        if not token_opens(order, token):
+            raise NotFound()
+        number = order.number
+        remember_order(number)
+    return _no_store(redirect(url_for("orders.show", number=number)))

@@ -38,7 +38,8 @@ class Payment(db.Model):
     order_amount_minor: Mapped[int] = mapped_column(BigInteger)
     order_currency: Mapped[str] = mapped_column(String(3))
     # CUP per unit of ``currency``, as exact decimal text ("120.00"), when the provider
-    # settles in another currency; None when it charges the order total as it is.
+    # settles in another currency (STORE_EXCHANGE_RATES); None when it charges the order
+    # total as it is.
     exchange_rate: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[PaymentStatus] = mapped_column(
         db_enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING

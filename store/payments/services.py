@@ -5,9 +5,9 @@ notification for the right amount moves the order to paid, issues its licences a
 the delivery email, all in one transaction. Anything that stops fulfilment after money
 arrived leaves the order in ``needs_attention`` with staff alerted, never silent.
 
-Use cases: ``pay_order`` (pay a pending order again) and ``confirm_payment``. Steps for
-other use cases: ``new_payment`` (inside checkout's transaction) and ``hand_over`` (the
-provider call, after the commit).
+Use cases: ``pay_order`` (pay a pending order again) and ``confirm_payment``. For
+checkout: ``new_payment``, a step inside its transaction, and ``hand_over``, the provider
+call after its commit.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -71,14 +72,21 @@ class OrderNotPayable(StoreError):
     title = _l("This order cannot be paid now")
 
 
-def _charge(total: Money, provider: PaymentProvider) -> Money:
-    """What ``provider`` charges for ``total``. Raises PaymentProviderError when it settles
-    in another currency (exchange rates arrive with the providers that need them)."""
-    if provider.currency != total.currency:
-        log.error("provider %s charges %s and no exchange rate is configured",
+def _charge(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
+    """What ``provider`` charges for ``total``, and the exchange rate used (None when none).
+
+    A provider that settles in another currency charges ``total`` converted at the rate in
+    STORE_EXCHANGE_RATES (rounded up, see Money.convert). Raises PaymentProviderError when
+    that currency has no rate.
+    """
+    if provider.currency == total.currency:
+        return total, None
+    rate = current_app.config["STORE_EXCHANGE_RATES"].get(provider.currency)
+    if rate is None:
+        log.error("provider %s charges %s and STORE_EXCHANGE_RATES has no rate for it",
                   provider.name, provider.currency)
         raise PaymentProviderError(_l("This payment method is not available right now."))
-    return total
+    return total.convert(provider.currency, rate), rate
 
 
 def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Payment:
@@ -96,11 +104,12 @@ def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Pa
         .order_by(Payment.id.desc())
     )
     if payment is None:
-        charge = _charge(order.total, provider)
+        charge, rate = _charge(order.total, provider)
         payment = Payment(
             order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
             amount_minor=charge.minor, currency=charge.currency,
             order_amount_minor=order.total_minor, order_currency=order.currency,
+            exchange_rate=None if rate is None else str(rate),
         )
         db.session.add(payment)
         note(order, "payment_started", provider.name)
@@ -109,22 +118,26 @@ def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Pa
 
 
 def hand_over(payment_id: int) -> str:
-    """Open the payment at its provider and return where to send the buyer.
+    """Open a recorded payment at its provider and return where to send the buyer.
 
-    Runs after the payment's use case committed, so no lock is held while the provider
-    answers. Raises PaymentProviderError; the order stays pending and can be paid again.
+    Runs after the use case that recorded the payment committed, with no transaction open
+    while the provider answers; then records the provider's reference in a use case of its
+    own. Raises PaymentProviderError: the payment stays pending and can be resumed.
     """
     payment = db.session.get(Payment, payment_id)
     order = payment.order
     provider = get_provider(payment.provider)
-    start = provider.start_payment(PaymentRequest(
+    request = PaymentRequest(
         reference=payment.reference, order_number=order.number, amount=payment.amount,
         order_amount=payment.order_amount,
         description=str(_l("Order %(number)s", number=order.number)), email=order.email,
         return_url=order_page_url(order), cancel_url=order_page_url(order),
         notify_url=public_url("payments.notify", provider=provider.name),
-    ))
-    if start.provider_reference and start.provider_reference != payment.provider_reference:
+    )
+    known_reference = payment.provider_reference
+    db.session.rollback()  # end the read: no connection waits in a transaction on the provider
+    start = provider.start_payment(request)
+    if start.provider_reference and start.provider_reference != known_reference:
         with use_case() as uow:
             db.session.get(Payment, payment_id).provider_reference = start.provider_reference
             uow.commit()
@@ -134,8 +147,10 @@ def hand_over(payment_id: int) -> str:
 def pay_order(order_id: int, provider_name: str) -> str:
     """Pay a pending order (again), resuming its payment at the same provider.
 
-    Returns where to send the buyer. Raises OrderNotPayable (window closed, already paid),
-    NotFound (unknown provider) or PaymentProviderError, changing nothing.
+    Returns where to send the buyer. Raises OrderNotPayable (window closed, already paid)
+    or NotFound (unknown provider), changing nothing; or PaymentProviderError, either
+    before anything is written (the provider cannot charge this order) or after the new
+    payment was recorded (the provider did not answer; paying again resumes it).
     """
     provider = get_provider(provider_name)
     with use_case() as uow:
@@ -224,10 +239,18 @@ def _act(order: Order, payment: Payment, event: PaymentEvent) -> Confirmation:
 
 
 def _declined(order: Order, payment: Payment) -> Confirmation:
+    """The payment failed. The order fails too, and gives its keys back, unless the buyer
+    is paying it another way meanwhile (another payment still pending)."""
     if payment.status != PaymentStatus.PENDING:
         return Confirmation.IGNORED
     payment.status = PaymentStatus.DECLINED
-    if order.status == OrderStatus.PENDING_PAYMENT:
+    other_pending = db.session.scalar(
+        select(Payment.id).where(Payment.order_id == order.id, Payment.id != payment.id,
+                                 Payment.status == PaymentStatus.PENDING).limit(1)
+    )
+    if other_pending is not None:
+        note(order, "payment_declined", f"{payment.provider} {payment.reference}")
+    elif order.status == OrderStatus.PENDING_PAYMENT:
         transition(order, OrderStatus.FAILED, "payment declined")
         licensing.release(order)
     return Confirmation.DECLINED

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from store.extensions import db
-from tests.conftest import Shopper
 from tests.factories import make_product
 
 VISITORS = ("anonymous", "buyer", "other")
@@ -49,7 +48,7 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
 
 
 @pytest.fixture
-def world(app, shopper, stranger) -> dict:
+def world(app, shopper, stranger, shopper_for) -> dict:
     """A product on sale, the buyer's pending order and the other session's cart."""
     with app.app_context():
         product = make_product(slug="hogar")
@@ -63,7 +62,7 @@ def world(app, shopper, stranger) -> dict:
         "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
                    "provider": "sandbox", "path:filename": "css/store.css",
                    "plan_id": str(plan_id)},
-        "visitors": {"anonymous": Shopper(app.test_client()), "buyer": shopper,
+        "visitors": {"anonymous": shopper_for(app), "buyer": shopper,
                      "other": stranger},
     }
 

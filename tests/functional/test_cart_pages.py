@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from store.catalogue.models import Plan, Product
 from store.extensions import db
 from store.orders.models import Order
-from tests.conftest import Shopper
 from tests.factories import make_product
 
 QUANTITY_AT_LEAST_1 = "La cantidad debe ser un número entero, 1 como mínimo."
@@ -37,7 +36,7 @@ def plans(app) -> dict[str, int]:
             "withdrawn": ids["Plan retirado"], "hidden_product": ids["producto retirado"]}
 
 
-def session_state(shopper: Shopper) -> tuple[dict, str | None]:
+def session_state(shopper) -> tuple[dict, str | None]:
     session = shopper.session()
     return dict(session.get("cart", {})), session.get("checkout_token")
 
@@ -66,7 +65,7 @@ def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_databas
     assert response.status_code == 302 and response.headers["Location"] == "/carrito/"
     assert session_state(shopper)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
     html = shopper.page("/carrito/")
-    assert Shopper.flashes_in(html, "success") == ["Añadido a tu carrito."]
+    assert shopper.flashes_in(html, "success") == ["Añadido a tu carrito."]
     line = "Almiquí Hogar — 1 año · 1 PC 50.00 CUP Cantidad Actualizar 50.00 CUP Quitar"
     assert line in text(html)
     assert "Total 50.00 CUP" in text(html)
@@ -86,7 +85,9 @@ def test_changing_the_quantity_updates_the_line_and_the_total(shopper, plans):
     shopper.add(plans["one_year"])
     shopper.add(plans["two_years"])
 
-    response = shopper.client.post("/carrito/cantidad", data={"plan_id": plans["one_year"], "quantity": 3})
+    response = shopper.client.post(
+        "/carrito/cantidad", data={"plan_id": plans["one_year"], "quantity": 3}
+    )
 
     assert response.headers["Location"] == "/carrito/"
     cart, _ = session_state(shopper)
@@ -151,7 +152,7 @@ def test_an_addition_out_of_limits_is_refused_with_a_message_and_changes_nothing
     assert response.headers["Location"] == "/carrito/"
     assert session_state(shopper) == before
     html = shopper.page("/carrito/")
-    assert Shopper.flashes_in(html) == [message] and Shopper.flashes_in(html, "success") == []
+    assert shopper.flashes_in(html) == [message] and shopper.flashes_in(html, "success") == []
 
 
 def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, shopper):
@@ -167,7 +168,7 @@ def test_a_cart_holds_at_most_20_plans_but_a_held_plan_can_still_grow(app, shopp
     html = shopper.page("/carrito/")
     shopper.add(ids[0], 2)
 
-    assert Shopper.flashes_in(html) == ["Un carrito admite como máximo 20 planes distintos."]
+    assert shopper.flashes_in(html) == ["Un carrito admite como máximo 20 planes distintos."]
     assert before[0].keys() == session_state(shopper)[0].keys() and str(ids[20]) not in before[0]
     assert session_state(shopper)[0][str(ids[0])]["q"] == 3
 
@@ -208,17 +209,17 @@ def test_a_changed_price_is_flagged_and_checkout_waits_until_the_buyer_accepts_i
     set_price(app, plans["one_year"], 6000)
 
     html = shopper.page("/carrito/")
-    refused = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
+    refused = shopper.check_out()
     refusal = shopper.page("/carrito/")
     accepted = shopper.client.post("/carrito/aceptar")
     token = session_state(shopper)[1]
-    placed = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": token})
+    placed = shopper.client.post("/caja/", data={**shopper.BUYER, "checkout_token": token})
 
     assert "El precio cambió de 50.00 CUP a 60.00 CUP desde que lo añadiste." in html
     assert "Total 120.00 CUP" in text(html) and 'href="/caja/">Pagar</a>' not in html
     assert "Aceptar los precios actuales y pagar" in html
     assert refused.headers["Location"] == "/carrito/"
-    assert Shopper.flashes_in(refusal) == [
+    assert shopper.flashes_in(refusal) == [
         "Algunos precios o planes de tu carrito cambiaron. Revisa tu carrito."
     ]
     assert accepted.headers["Location"] == "/caja/"
@@ -236,9 +237,9 @@ def test_a_withdrawn_plan_in_the_cart_is_flagged_and_left_out_of_the_order(app, 
         db.session.commit()
 
     html = shopper.page("/carrito/")
-    refused = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
+    refused = shopper.check_out()
     shopper.client.post("/carrito/aceptar")
-    placed = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": session_state(shopper)[1]})
+    placed = shopper.check_out()
 
     flagged = "2 años · 1 PC Este plan ya no está a la venta y no se incluirá en el pedido."
     assert flagged in text(html)
@@ -263,12 +264,12 @@ def test_a_plan_of_a_withdrawn_product_is_flagged_like_a_withdrawn_plan(app, sho
     assert "Total 0.00 CUP" in text(html)
 
 
-def test_adding_to_the_cart_needs_a_csrf_token(csrf_app):
+def test_adding_to_the_cart_needs_a_csrf_token(csrf_app, shopper_for):
     with csrf_app.app_context():
         product = make_product()
         db.session.commit()
         plan_id = product.plans[0].id
-    shopper = Shopper(csrf_app.test_client())
+    shopper = shopper_for(csrf_app)
 
     response = shopper.add(plan_id)
 

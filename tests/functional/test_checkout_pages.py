@@ -19,7 +19,6 @@ from store.mail.services import send_pending
 from store.money import Money
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
-from tests.conftest import Shopper
 from tests.factories import make_product
 
 KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
@@ -50,7 +49,9 @@ def plain_text(email) -> str:
         ("payment_method", None, "Elige cómo pagar."),
     ],
 )
-def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no_order(app, client, plans, field, value, message, shopper, count):
+def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no_order(
+    app, client, plans, field, value, message, shopper, count
+):
     shopper.add(plans["generated"])
 
     response = shopper.check_out(**{field: value})
@@ -64,7 +65,9 @@ def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no
         assert session["cart"] == {str(plans["generated"]): {"q": 1, "p": 5000}}
 
 
-def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(app, client, plans, shopper):
+def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(
+    app, client, plans, shopper
+):
     shopper.add(plans["generated"], 2)
     gateway = shopper.check_out().headers["Location"]
     gateway_html = client.get(gateway).get_data(as_text=True)
@@ -96,7 +99,9 @@ def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(ap
         assert session["cart"] == {}
 
 
-def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, client, plans, shopper, count):
+def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(
+    app, client, plans, shopper, count
+):
     shopper.add(plans["pool"])
     gateway = shopper.check_out().headers["Location"]
     with app.app_context():
@@ -117,7 +122,7 @@ def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(app, clien
 
 def test_submitting_the_same_checkout_twice_places_one_order(app, client, plans, shopper, count):
     shopper.add(plans["generated"])
-    data = {**Shopper.BUYER, "checkout_token": shopper.checkout_token()}
+    data = {**shopper.BUYER, "checkout_token": shopper.checkout_token()}
 
     first = client.post("/caja/", data=data)
     second = client.post("/caja/", data=data)
@@ -129,7 +134,7 @@ def test_submitting_the_same_checkout_twice_places_one_order(app, client, plans,
 
 def test_a_repeated_checkout_submission_leads_to_the_order_it_placed(app, client, plans, shopper):
     shopper.add(plans["generated"])
-    data = {**Shopper.BUYER, "checkout_token": shopper.checkout_token()}
+    data = {**shopper.BUYER, "checkout_token": shopper.checkout_token()}
     client.post("/caja/", data=data)
 
     second = client.post("/caja/", data=data)
@@ -155,6 +160,7 @@ def paid_order(app, client, plans, shopper) -> dict:
     ("who", "path", "status"),
     [
         ("buyer", "/pedido/{number}/", 200),
+        ("buyer", "/pedido/{number}/?t=an-old-token", 200),
         ("stranger", "{link}", 200),
         ("stranger", "/pedido/{number}/", 404),
         ("stranger", "/pedido/{number}/?t=", 404),
@@ -163,8 +169,8 @@ def paid_order(app, client, plans, shopper) -> dict:
         ("stranger", "/pedido/A-0000-0000/?t={other_token}", 404),
         ("stranger", "/pedido/{number}/?t=%C3%B1", 404),
     ],
-    ids=["buyer-session", "emailed-link", "no-token", "empty-token", "wrong-token",
-         "foreign-token", "unknown-number", "non-ascii-token"],
+    ids=["buyer-session", "buyer-with-an-old-link", "emailed-link", "no-token", "empty-token",
+         "wrong-token", "foreign-token", "unknown-number", "non-ascii-token"],
 )
 def test_the_order_page_opens_only_for_its_buyer_or_the_emailed_link(
     app, client, paid_order, who, path, status
@@ -200,12 +206,14 @@ def test_the_order_page_is_never_stored_by_caches(client, paid_order):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_the_emailed_link_opens_the_order_once_then_the_session_keeps_it(paid_order, stranger):
+def test_the_emailed_link_opens_the_order_once_then_the_session_keeps_it(
+    app, paid_order, stranger, shopper_for
+):
     clean = f"/pedido/{paid_order['number']}/"
 
     opened = stranger.client.get(paid_order["link"])
     again = stranger.client.get(clean)
-    elsewhere = Shopper(stranger.client.application.test_client()).client.get(paid_order["link"])
+    elsewhere = shopper_for(app).client.get(paid_order["link"])
 
     # The token is in one request only: the browser moves on to the address without it.
     assert paid_order["link"].startswith(clean + "?t=")
@@ -284,7 +292,9 @@ def _amount_changed(body: bytes, headers: dict) -> tuple[bytes, dict]:
     ],
     ids=["no-signature", "junk-signature", "wrong-secret", "body-changed-after-signing"],
 )
-def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(app, client, plans, tamper, shopper, count):
+def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
+    app, client, plans, tamper, shopper, count
+):
     shopper.add(plans["generated"])
     reference = shopper.check_out().headers["Location"].rsplit("/", 1)[1]
     sandbox = app.extensions["store_payment_providers"]["sandbox"]
@@ -307,16 +317,16 @@ def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(app,
     assert count(OutboxMessage) == 0
 
 
-def test_placing_an_order_needs_a_csrf_token(csrf_app, count):
+def test_placing_an_order_needs_a_csrf_token(csrf_app, count, shopper_for):
     with csrf_app.app_context():
         product = make_product()
         db.session.commit()
         plan_id = product.plans[0].id
-    client = csrf_app.test_client()
-    with client.session_transaction() as session:
+    shopper = shopper_for(csrf_app)
+    with shopper.client.session_transaction() as session:
         session["cart"] = {str(plan_id): {"q": 1, "p": 5000}}
 
-    response = client.post("/caja/", data={**Shopper.BUYER, "checkout_token": "t" * 32})
+    response = shopper.client.post("/caja/", data={**shopper.BUYER, "checkout_token": "t" * 32})
 
     assert response.status_code == 400
     assert count(Order) == 0

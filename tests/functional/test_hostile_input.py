@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from store.mail.services import send_pending
 from store.orders.models import Order
 from store.payments.models import Payment, ProcessedEvent
-from tests.conftest import Shopper
 
 
 def signed(app, body: bytes) -> dict[str, str]:
@@ -185,7 +184,7 @@ def test_links_leaving_the_store_ignore_the_host_the_request_claims(app, shopper
     cookie = shopper.client.get_cookie("session")
     shopper.client.set_cookie("session", cookie.value, domain="evil.example")
 
-    placed = shopper.client.post("/caja/", data={**Shopper.BUYER, "checkout_token": token},
+    placed = shopper.client.post("/caja/", data={**shopper.BUYER, "checkout_token": token},
                                  headers=forged)
     gateway = placed.headers["Location"]
     shopper.client.post(gateway, data={"decision": "approved"}, headers=forged)

@@ -14,12 +14,11 @@ from store.orders.models import Order, OrderStatus
 from store.orders.services import expire_orders
 from store.payments.models import Payment
 from store.payments.registry import enabled_providers
-from tests.conftest import Shopper
 
 KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
 
 
-def pending_order(shopper: Shopper, plan_id: int) -> tuple[str, str]:
+def pending_order(shopper, plan_id: int) -> tuple[str, str]:
     """Check out without answering the gateway; return (order number, gateway address)."""
     shopper.add(plan_id)
     gateway = shopper.check_out().headers["Location"]

@@ -15,6 +15,10 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.wheel
+
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_FOLDERS = ("templates", "static", "migrations")
 COMPILED_SPANISH = "store/translations/es/LC_MESSAGES/messages.mo"

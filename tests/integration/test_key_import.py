@@ -172,7 +172,10 @@ def test_the_import_command_with_dry_run_imports_nothing(app, pool_plan, tmp_pat
     [
         (["--plan", "NOPE"], "No hay ningún plan con el SKU «NOPE»."),
         (["--plan", "AM-GEN"], "solo los planes con reserva aceptan claves importadas"),
+        (["--plan", "AM\udcff-POOL"], "Un SKU se escribe con letras, cifras y guiones."),
+        (["--plan", "X" * 65], "Un SKU se escribe con letras, cifras y guiones."),
     ],
+    ids=["unknown", "generated-keys", "not-utf8", "too-long"],
 )
 def test_the_import_command_refuses_a_missing_or_unsuitable_plan(app, pool_plan, tmp_path,
                                                                   args, message):

@@ -50,10 +50,6 @@ def commit() -> None:
     require_write()
 
 
-def count(model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
 def test_reserve_claims_available_pool_keys_for_the_line(pool_plan):
     make_pool(pool_plan, 3)
     order = make_order(pool_plan, quantity=2)
@@ -85,7 +81,7 @@ def test_reserve_again_claims_only_what_is_missing_and_frees_any_surplus(pool_pl
     assert (services.stock(pool_plan).reserved, services.stock(pool_plan).available) == (2, 3)
 
 
-def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan):
+def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan, count):
     make_pool(pool_plan, 2)
     order = make_order(pool_plan, quantity=3)
     commit()
@@ -105,7 +101,7 @@ def test_reserve_does_nothing_for_generated_plans(generated_plan):
     assert services.reserve(order.lines[0], 2, until=SOON) == []
 
 
-def test_release_frees_reserved_keys_and_is_idempotent(pool_plan):
+def test_release_frees_reserved_keys_and_is_idempotent(pool_plan, count):
     make_pool(pool_plan, 3)
     order = make_order(pool_plan, quantity=2)
     commit()
@@ -139,7 +135,7 @@ def test_issue_creates_one_licence_per_unit_with_seats_and_expiry(generated_plan
     assert all(keys.normalise(key) == key for key in plain)
 
 
-def test_issue_twice_returns_the_same_licences_and_creates_nothing(generated_plan):
+def test_issue_twice_returns_the_same_licences_and_creates_nothing(generated_plan, count):
     order = make_order(generated_plan, quantity=2)
     commit()
     first = services.issue(order.lines[0])
@@ -184,7 +180,7 @@ def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
     assert services.stock(pool_plan).issued == 1
 
 
-def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_plan):
+def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_plan, count):
     make_pool(pool_plan, 1)
     order = make_order(pool_plan, quantity=2)
     commit()
@@ -197,7 +193,7 @@ def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_p
     assert services.stock(pool_plan).available == 1
 
 
-def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan):
+def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan, count):
     order = make_order(generated_plan)
     commit()
     licence = services.issue(order.lines[0])[0]
@@ -282,7 +278,7 @@ def test_stock_says_when_a_pool_runs_low(pool_plan):
     assert services.stock(pool_plan).is_low
 
 
-def test_the_database_refuses_the_same_key_twice(pool_plan):
+def test_the_database_refuses_the_same_key_twice(pool_plan, count):
     make_pool(pool_plan, 1, prefix="SAME")
     commit()
     make_pool(pool_plan, 1, prefix="SAME")
@@ -311,7 +307,7 @@ def test_the_database_refuses_a_pool_key_in_two_licences(pool_plan):
     db.session.rollback()
 
 
-def test_the_database_refuses_a_second_licence_for_the_same_unit(generated_plan):
+def test_the_database_refuses_a_second_licence_for_the_same_unit(generated_plan, count):
     order = make_order(generated_plan)
     commit()
     first = services.issue(order.lines[0])[0]
@@ -342,12 +338,12 @@ def test_a_line_keeps_the_fulfilment_it_was_ordered_with(pool_plan):
     assert services.stock(pool_plan).issued == 1 and services.stock(pool_plan).reserved == 0
 
 
-def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan):
+def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan, count):
     make_pool(pool_plan, 3)
     late, current = make_order(pool_plan), make_order(pool_plan)
     commit()
-    services.reserve(current.lines[0], 1, until=SOON)
     services.reserve(late.lines[0], 1, until=utcnow() - timedelta(minutes=1))
+    services.reserve(current.lines[0], 1, until=SOON)
     commit()
 
     freed = services.release_lapsed()
@@ -359,7 +355,7 @@ def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan):
     assert services.issue(late.lines[0])[0].pool_key is not None  # a late payment still works
 
 
-def test_services_refuse_to_join_a_plain_sqlite_transaction(generated_plan):
+def test_services_refuse_to_join_a_plain_sqlite_transaction(generated_plan, count):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite-specific: PostgreSQL serialises with row locks")
     order = make_order(generated_plan)
@@ -372,7 +368,7 @@ def test_services_refuse_to_join_a_plain_sqlite_transaction(generated_plan):
     assert count(Licence) == 0
 
 
-def test_a_reservation_that_ran_out_goes_to_the_next_buyer_without_a_sweep(pool_plan):
+def test_a_reservation_that_ran_out_goes_to_the_next_buyer_when_no_key_is_free(pool_plan, count):
     make_pool(pool_plan, 1)
     abandoned, next_buyer = make_order(pool_plan), make_order(pool_plan)
     commit()

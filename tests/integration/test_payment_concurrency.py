@@ -5,17 +5,19 @@ Run on the suite's database: SQLite locally, PostgreSQL in CI (STORE_REQUIRE_PG=
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment
-from store.checkout.services import Buyer, check_out
+from store.checkout.services import Buyer
+from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus
-from tests.conftest import Till
 from tests.factories import make_plan, make_pool, make_product
 
 
@@ -46,7 +48,9 @@ def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app, till,
         assert emails == 1
 
 
-def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app, run_at_once):
+def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(
+    app, till, run_at_once
+):
     with app.app_context():
         plan = make_plan(make_product(plans=[]), sku="POOL", price_minor=3000,
                          fulfilment=Fulfilment.POOL)
@@ -55,11 +59,8 @@ def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(app, 
         cart = {str(plan.id): {"q": 1, "p": 3000}}
 
     def buy(i: int):
-        return check_out(
-            cart=cart, buyer=Buyer(f"buyer{i}@example.com", f"Buyer {i}"),
-            checkout_token=f"checkout-token-{i:04d}", locale="es", payment_window=Till.WINDOW,
-            provider_name="sandbox",
-        ).order.id
+        buyer = Buyer(f"buyer{i}@example.com", f"Buyer {i}")
+        return till.place(cart, token=f"checkout-token-{i:04d}", buyer=buyer).order.id
 
     results = run_at_once(5, buy)
 
@@ -93,3 +94,44 @@ def test_an_approval_and_a_decline_racing_leave_order_and_payment_in_agreement(
         assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
         assert db.session.scalar(sa.select(Payment.status)) == PaymentStatus.APPROVED
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 1
+
+
+def test_buyers_taking_over_a_lapsed_reservation_race_its_late_payment_without_a_double(
+    app, till, run_at_once
+):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), sku="POOL-LATE", price_minor=3000,
+                         fulfilment=Fulfilment.POOL)
+        make_pool(plan, 3)
+        db.session.commit()
+        cart = {str(plan.id): {"q": 1, "p": 3000}}
+    late_order, reference = till.check_out(cart, token="late-order-token-0001")
+    with app.app_context():  # its window closed; its reservation ran out with it
+        past = utcnow() - timedelta(minutes=1)
+        db.session.get(Order, late_order).expires_at = past
+        for key in db.session.scalars(sa.select(PoolKey).where(PoolKey.state == "reserved")):
+            key.reserved_until = past
+        db.session.commit()
+
+    def race(i: int):
+        if i == 0:
+            return till.notify(reference, event="evt-late")
+        buyer = Buyer(f"buyer{i}@example.com", f"Buyer {i}")
+        return till.place(cart, token=f"checkout-token-{i:04d}", buyer=buyer).order.id
+
+    results = run_at_once(6, race)
+
+    assert not [r for r in results[1:] if not isinstance(r, (int, OutOfStock))], results
+    placed = [r for r in results[1:] if isinstance(r, int)]
+    late_paid = results[0] == "fulfilled"
+    assert results[0] in ("fulfilled", "out_of_stock"), results
+    assert len(placed) + late_paid == 3  # every key went to exactly one order
+    with app.app_context():
+        holders = db.session.scalars(
+            sa.select(PoolKey.order_line_id).where(PoolKey.state != "available")
+        ).all()
+        licences = db.session.scalars(sa.select(Licence)).all()
+        late = db.session.get(Order, late_order)
+        assert len(holders) == len(set(holders)) == 3
+        assert [lic.order_line_id for lic in licences] == ([late.lines[0].id] if late_paid else [])
+        assert late.status == (OrderStatus.FULFILLED if late_paid else OrderStatus.NEEDS_ATTENTION)

@@ -8,7 +8,10 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
+from store.catalogue.models import Fulfilment
+from store.extensions import db
 from store.licensing import services as licensing
+from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.mail.models import OutboxMessage
 from store.mail.services import send_pending
 from store.mail.transports import MemoryTransport
@@ -25,9 +28,8 @@ from store.payments.models import Payment, PaymentStatus, ProcessedEvent
 from store.payments.providers import PROVIDER_TYPES
 from store.payments.providers.sandbox import SandboxProvider
 from store.payments.registry import enabled_providers, provider_choices
-from store.payments.services import Confirmation, OrderNotPayable, pay_order
-from store.extensions import db
-from tests.conftest import Till
+from store.payments.services import Confirmation, confirm_payment, pay_order
+from tests.factories import make_plan, make_pool, make_product
 
 
 class DollarGateway(SandboxProvider):
@@ -50,7 +52,7 @@ def app(make_app, monkeypatch):
         return provider
 
     monkeypatch.setitem(PROVIDER_TYPES, "dollars", build)
-    return make_app(STORE_PAYMENT_PROVIDERS="sandbox,dollars")
+    return make_app(STORE_PAYMENT_PROVIDERS="sandbox,dollars", STORE_EXCHANGE_RATES="USD:120.00")
 
 
 def test_a_provider_listed_in_the_registry_is_offered_in_the_configured_order(app):
@@ -59,8 +61,48 @@ def test_a_provider_listed_in_the_registry_is_offered_in_the_configured_order(ap
         assert isinstance(enabled_providers()["dollars"], DollarGateway)
 
 
-def test_a_provider_that_settles_in_another_currency_is_refused_until_rates_exist(app, till,
-                                                                                  count):
+def test_a_provider_that_settles_in_usd_charges_the_converted_total_and_records_the_rate(
+    app, till
+):
+    order_id, _reference = till.check_out_generated()
+
+    with app.app_context():
+        redirect_to = pay_order(order_id, "dollars")
+        dollars = enabled_providers()["dollars"]
+        payment = db.session.scalar(sa.select(Payment).where(Payment.provider == "dollars"))
+        asked = dollars.requests[0]
+
+    # 50.00 CUP at 120 CUP per USD is 0.41666... USD, rounded up to the cent.
+    assert redirect_to == "https://pay.example/checkout/1"
+    assert (asked.amount, asked.order_amount) == (Money(42, "USD"), Money(5000, "CUP"))
+    assert (payment.amount, payment.order_amount) == (Money(42, "USD"), Money(5000, "CUP"))
+    assert payment.exchange_rate == "120.00"
+
+
+def test_a_payment_settled_in_usd_fulfils_the_order_when_the_provider_confirms_its_charge(
+    app, till, count
+):
+    order_id, _reference = till.check_out_generated()
+    with app.app_context():
+        pay_order(order_id, "dollars")
+        reference = db.session.scalar(
+            sa.select(Payment.reference).where(Payment.provider == "dollars")
+        )
+        body, headers = enabled_providers()["dollars"].notification(
+            event_id="evt-usd", reference=reference, outcome="approved", amount=Money(42, "USD")
+        )
+
+        outcome = confirm_payment("dollars", body, headers)
+
+        assert outcome == Confirmation.FULFILLED
+        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+    assert count(OutboxMessage, OutboxMessage.kind == "staff_alert") == 0
+
+
+def test_a_provider_in_a_currency_without_a_rate_is_refused_and_nothing_is_written(
+    app, till, count, monkeypatch
+):
+    monkeypatch.setattr(DollarGateway, "currency", "EUR")
     order_id, _reference = till.check_out_generated()
 
     with app.app_context(), pytest.raises(PaymentProviderError):
@@ -69,27 +111,6 @@ def test_a_provider_that_settles_in_another_currency_is_refused_until_rates_exis
     assert count(Payment) == 1  # only the sandbox payment of the checkout
     with app.app_context():
         assert enabled_providers()["dollars"].requests == []
-
-
-def test_a_payment_settled_in_usd_is_checked_against_its_own_charge(app, till, count):
-    order_id, _reference = till.check_out_generated()
-    with app.app_context():
-        db.session.add(Payment(
-            order_id=order_id, provider="sandbox", reference="usd-payment", amount_minor=42,
-            currency="USD", order_amount_minor=5000, order_currency="CUP",
-            exchange_rate="120.00",
-        ))
-        db.session.commit()
-
-    outcome = till.notify("usd-payment", amount=Money(42, "USD"))
-
-    assert outcome == Confirmation.FULFILLED
-    with app.app_context():
-        payment = db.session.scalar(sa.select(Payment).where(Payment.reference == "usd-payment"))
-        assert payment.status == PaymentStatus.APPROVED
-        assert (payment.amount, payment.order_amount) == (Money(42, "USD"), Money(5000, "CUP"))
-        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
-    assert count(OutboxMessage, OutboxMessage.kind == "staff_alert") == 0
 
 
 def test_a_payment_records_the_charge_and_the_order_total_it_stands_for(app, till):
@@ -111,30 +132,65 @@ def test_every_outcome_is_a_named_value_kept_on_the_processed_event(app, till):
         assert list(kept) == ["fulfilled", "already_paid"]
 
 
-def test_an_unexpected_failure_while_issuing_keys_needs_attention_and_alerts_staff(
+def test_an_unexpected_failure_while_issuing_keys_needs_attention_and_keeps_no_key(
     app, till, count, monkeypatch
 ):
-    order_id, reference = till.check_out_generated(quantity=2)
+    with app.app_context():
+        product = make_product(plans=[{}, {}])
+        db.session.commit()
+        cart = {str(plan.id): {"q": 1, "p": plan.price_minor} for plan in product.plans}
+    order_id, reference = till.check_out(cart)
+    real_issue, calls = licensing.issue, []
 
-    def broken_issue(line, **kwargs):
-        raise OSError("vault unreachable")
+    def issue_then_fail(line, **kwargs):
+        calls.append(line.id)
+        if len(calls) == 2:  # the first line's licence is already written
+            raise OSError("vault unreachable")
+        return real_issue(line, **kwargs)
 
-    monkeypatch.setattr(licensing, "issue", broken_issue)
+    monkeypatch.setattr(licensing, "issue", issue_then_fail)
     outcome = till.notify(reference)
 
-    assert outcome == Confirmation.ISSUE_FAILED
+    assert outcome == Confirmation.ISSUE_FAILED and len(calls) == 2
     with app.app_context():
         order = db.session.get(Order, order_id)
         assert order.status == OrderStatus.NEEDS_ATTENTION
         assert "OSError" in order.events[-1].note
         assert db.session.scalar(sa.select(Payment.status)) == PaymentStatus.APPROVED
+    assert count(Licence) == 0  # the savepoint took back the first line's licence too
     assert count(OutboxMessage, OutboxMessage.kind == "staff_alert") == 1
     assert count(OutboxMessage, OutboxMessage.kind == "order_delivery") == 0
 
 
-def test_staff_alerts_are_written_in_the_staff_language(make_app):
+def test_a_decline_while_the_buyer_pays_another_way_leaves_the_order_payable(
+    app, till, count, monkeypatch
+):
+    monkeypatch.setattr(DollarGateway, "currency", "CUP")  # as EnZona will
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), fulfilment=Fulfilment.POOL)
+        db.session.commit()
+        make_pool(plan, 1)
+        db.session.commit()
+        cart = {str(plan.id): {"q": 1, "p": plan.price_minor}}
+    order_id, sandbox_reference = till.check_out(cart)
+    with app.app_context():
+        pay_order(order_id, "dollars")  # the buyer switched to the other method
+
+    outcome = till.notify(sandbox_reference, outcome="declined")
+
+    assert outcome == Confirmation.DECLINED
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert order.status == OrderStatus.PENDING_PAYMENT
+        assert order.events[-1].kind == "payment_declined"
+        statuses = dict(db.session.execute(sa.select(Payment.provider, Payment.status)).all())
+        assert statuses == {"sandbox": PaymentStatus.DECLINED, "dollars": PaymentStatus.PENDING}
+    assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 1  # still held for it
+
+
+def test_staff_alerts_are_written_in_the_staff_language(make_app, till_for):
     app = make_app(STORE_STAFF_LOCALE="en")
-    till = Till(app)
+    till = till_for(app)
     _order_id, reference = till.check_out_generated()
     till.notify(reference, amount=Money(1, "CUP"))
     transport = MemoryTransport()

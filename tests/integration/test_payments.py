@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment
-from store.checkout.services import Buyer, CartNeedsReview, PlacedOrder, check_out
+from store.checkout.services import CartNeedsReview
 from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence, PoolKey, PoolKeyState
@@ -25,8 +25,6 @@ from store.payments.services import OrderNotPayable, confirm_payment, pay_order
 from store.errors import NotFound
 from tests.factories import make_plan, make_pool, make_product
 
-WINDOW = timedelta(minutes=30)
-BUYER = Buyer("ana@example.com", "Ana Pérez")
 
 
 @pytest.fixture
@@ -40,12 +38,6 @@ def plans(app):
         make_pool(pool, 3)
         db.session.commit()
         return {"gen": generated.id, "pool": pool.id}
-
-
-def place(*, cart: dict, token: str) -> PlacedOrder:
-    """The checkout use case as the page calls it, for Ana, paying on the sandbox."""
-    return check_out(cart=cart, buyer=BUYER, checkout_token=token, locale="es",
-                     payment_window=WINDOW, provider_name="sandbox")
 
 
 def cart_of(plans, **quantities) -> dict:
@@ -65,51 +57,51 @@ def order_state(app, order_id, count):
         }
 
 
-def test_an_order_is_priced_from_the_database_with_a_snapshot_of_each_line(app, plans, count):
+def test_an_order_is_priced_from_the_database_with_a_snapshot_of_each_line(app, plans, count, till):
     cart = {str(plans["gen"]): {"q": 2, "p": 5000}, str(plans["pool"]): {"q": 1, "p": 3000}}
     with app.app_context():
-        placed = place(cart=cart, token="t" * 20)
+        placed = till.place(cart, token="t" * 20)
         order = placed.order
         assert placed.created and order.status == OrderStatus.PENDING_PAYMENT
         assert order.total == Money(2 * 5000 + 3000, "CUP")
         assert [(line.sku, line.quantity, line.unit_price_minor) for line in order.lines] == [
             ("GEN", 2, 5000), ("POOL", 1, 3000)
         ]
-        assert abs(order.expires_at - order.created_at - WINDOW) < timedelta(seconds=5)
+        assert abs(order.expires_at - order.created_at - till.WINDOW) < timedelta(seconds=5)
         assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 1
         assert order.number.startswith("A-") and len(order.number) == 11
 
 
-def test_the_same_checkout_submitted_twice_creates_one_order(app, plans, count):
+def test_the_same_checkout_submitted_twice_creates_one_order(app, plans, count, till):
     cart = cart_of(plans, gen=1)
     with app.app_context():
-        first = place(cart=cart, token="same-token-123456")
-        second = place(cart=cart, token="same-token-123456")
+        first = till.place(cart, token="same-token-123456")
+        second = till.place(cart, token="same-token-123456")
         assert (first.created, second.created) == (True, False)
         assert first.order.id == second.order.id and count(Order) == 1
 
 
-def test_a_short_pool_refuses_the_order_naming_the_plan_and_writes_nothing(app, plans, count):
+def test_a_short_pool_refuses_the_order_naming_the_plan_and_writes_nothing(app, plans, count, till):
     with app.app_context():
         with pytest.raises(OutOfStock) as caught:
-            place(cart=cart_of(plans, gen=1, pool=4), token="t" * 20)
+            till.place(cart_of(plans, gen=1, pool=4), token="t" * 20)
         assert "Plan" in str(caught.value.detail)
         assert (caught.value.available, caught.value.requested) == (3, 4)
         assert count(Order) == 0 and count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 0
 
 
 @pytest.mark.parametrize("cart", [{}, {"999999": {"q": 1, "p": 1}}], ids=["empty", "unknown-plan"])
-def test_an_empty_or_stale_cart_is_sent_back_for_review(app, plans, cart, count):
+def test_an_empty_or_stale_cart_is_sent_back_for_review(app, plans, cart, count, till):
     with app.app_context():
         with pytest.raises(CartNeedsReview):
-            place(cart=cart, token="t" * 20)
+            till.place(cart, token="t" * 20)
         assert count(Order) == 0
 
 
-def test_a_price_change_since_the_cart_was_filled_needs_the_buyers_review(app, plans, count):
+def test_a_price_change_since_the_cart_was_filled_needs_the_buyers_review(app, plans, count, till):
     with app.app_context():
         with pytest.raises(CartNeedsReview):
-            place(cart={str(plans["gen"]): {"q": 1, "p": 4000}}, token="t" * 20)
+            till.place({str(plans["gen"]): {"q": 1, "p": 4000}}, token="t" * 20)
         assert count(Order) == 0
 
 
@@ -204,7 +196,7 @@ def test_a_decline_fails_the_order_and_releases_its_keys(app, plans, till, count
 def test_a_payment_after_expiry_still_gets_keys_by_reserving_them_again(app, plans, till, count):
     order_id, reference = till.check_out(cart_of(plans, pool=1))
     with app.app_context():
-        assert expire_orders(now=utcnow() + WINDOW + timedelta(minutes=1)) == 1
+        assert expire_orders(now=utcnow() + till.WINDOW + timedelta(minutes=1)) == 1
         assert count(PoolKey, PoolKey.state == PoolKeyState.AVAILABLE) == 3
 
     assert till.notify(reference) == "fulfilled"
@@ -217,7 +209,7 @@ def test_a_payment_after_expiry_still_gets_keys_by_reserving_them_again(app, pla
 def test_a_payment_after_expiry_with_the_pool_sold_out_needs_attention(app, plans, till, count):
     order_id, reference = till.check_out(cart_of(plans, pool=1))
     with app.app_context():
-        expire_orders(now=utcnow() + WINDOW + timedelta(minutes=1))
+        expire_orders(now=utcnow() + till.WINDOW + timedelta(minutes=1))
     till.check_out(cart_of(plans, pool=3), token="another-buyer-000001")  # takes every key
 
     outcome = till.notify(reference)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from store.catalogue.models import Product
-from store.extensions import IMMEDIATE_OPTION, db
+from store.extensions import db
 from store.unit_of_work import require_write, use_case
 from tests.factories import make_product
 
@@ -70,13 +72,42 @@ def test_a_use_case_commits_once():
         uow.commit()
 
 
+def test_use_cases_do_not_nest_and_the_outer_one_loses_nothing(count):
+    with use_case() as outer:
+        make_product(slug="outer")
+        db.session.flush()
+        with pytest.raises(RuntimeError, match="do not nest"), use_case():
+            pass
+        outer.commit()
+
+    assert db.session.scalars(sa.select(Product.slug)).all() == ["outer"]
+
+
+def test_flushed_changes_made_outside_a_use_case_are_refused_too(count):
+    make_product(slug="flushed-outside")
+    db.session.flush()
+
+    with pytest.raises(RuntimeError, match="outside a use case"), use_case():
+        pass
+
+    db.session.commit()
+    assert count(Product, Product.slug == "flushed-outside") == 1
+
+
 def test_a_use_case_on_sqlite_holds_the_write_lock_from_its_first_read(app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite-specific: PostgreSQL serialises with row locks")
     db.session.scalar(sa.select(Product.id))  # a view read first: a plain transaction
+    path = db.engine.url.database
 
     with use_case():
-        options = db.session.connection().get_execution_options()
+        db.session.scalar(sa.select(Product.id))
         require_write()  # a step inside the use case is satisfied
+        # Another writer cannot start until this use case ends.
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
 
-    assert options.get(IMMEDIATE_OPTION) is True
+    other.execute("BEGIN IMMEDIATE")  # free again once the use case is over
+    other.execute("ROLLBACK")
+    other.close()

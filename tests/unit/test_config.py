@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from decimal import Decimal
 
 import pytest
 
@@ -73,8 +74,10 @@ PRODUCTION = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DA
         ("http://tienda.example", "STORE_BASE_URL must start with https:// in production"),
         ("tienda.example", "STORE_BASE_URL must be an address"),
         ("https://tienda.example/?next=x", "STORE_BASE_URL must be an address"),
+        ("https://user:pw@tienda.example", "STORE_BASE_URL must be an address"),
+        ("https://tienda example.cu", "STORE_BASE_URL must be an address"),
     ],
-    ids=["missing", "empty", "plain-http", "no-scheme", "query"],
+    ids=["missing", "empty", "plain-http", "no-scheme", "query", "credentials", "space"],
 )
 def test_production_refuses_to_start_without_an_https_base_url(tmp_path, base_url, message):
     environ = dict(PRODUCTION) if base_url is None else {**PRODUCTION, "STORE_BASE_URL": base_url}
@@ -97,6 +100,12 @@ def test_development_links_point_at_the_local_server_unless_told_otherwise(tmp_p
         ({"STORE_SECURE_COOKIES": "maybe"}, "STORE_SECURE_COOKIES must be one of"),
         ({"STORE_DEFAULT_LOCALE": "fr"}, "STORE_DEFAULT_LOCALE must be one of"),
         ({"STORE_STAFF_LOCALE": "fr"}, "STORE_STAFF_LOCALE must be one of"),
+        ({"STORE_STAFF_EMAIL": "Ventas <ventas@example.cu>"}, "one plain email address"),
+        ({"STORE_STAFF_EMAIL": "a@example.cu, b@example.cu"}, "one plain email address"),
+        ({"STORE_EXCHANGE_RATES": "USD=120"}, "STORE_EXCHANGE_RATES must list CODE:rate"),
+        ({"STORE_EXCHANGE_RATES": "USD:0"}, "STORE_EXCHANGE_RATES must list CODE:rate"),
+        ({"STORE_EXCHANGE_RATES": "usd:120"}, "STORE_EXCHANGE_RATES must list CODE:rate"),
+        ({"STORE_EXCHANGE_RATES": "USD:1e3"}, "STORE_EXCHANGE_RATES must list CODE:rate"),
     ],
 )
 def test_malformed_settings_stop_start_up_with_the_variable_named(tmp_path, environ, message):
@@ -113,6 +122,7 @@ def test_settings_are_read_from_the_environment(tmp_path):
     assert config["STORE_PAGE_SIZE"] == 24
     assert config["BABEL_DEFAULT_LOCALE"] == "en"
     assert config["STORE_STAFF_LOCALE"] == "en"  # staff read the store's language by default
+    assert config["STORE_EXCHANGE_RATES"] == {}
     assert load_config({"STORE_STAFF_LOCALE": "en"}, tmp_path)["STORE_STAFF_LOCALE"] == "en"
 
 
@@ -130,3 +140,13 @@ def test_production_refuses_to_start_without_a_staff_address_for_alerts(tmp_path
     with pytest.raises(ConfigurationError, match="STORE_STAFF_EMAIL is not set"):
         load_config(environ, tmp_path)
     assert load_config({}, tmp_path)["STORE_STAFF_EMAIL"] == "staff@localhost"
+
+
+def test_exchange_rates_are_read_as_exact_decimals(tmp_path):
+    config = load_config({"STORE_EXCHANGE_RATES": "USD:120.00, EUR:130.5"}, tmp_path)
+    assert config["STORE_EXCHANGE_RATES"] == {"USD": Decimal("120.00"), "EUR": Decimal("130.5")}
+
+
+def test_the_staff_address_is_kept_trimmed(tmp_path):
+    config = load_config({"STORE_STAFF_EMAIL": "  ventas@example.cu "}, tmp_path)
+    assert config["STORE_STAFF_EMAIL"] == "ventas@example.cu"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -137,3 +139,22 @@ def test_same_currency_amounts_order_by_their_minor_units(a, b):
 
 def test_equal_minor_units_in_two_currencies_are_not_equal():
     assert Money(100, "CUP") != Money(100, "USD")
+
+
+@pytest.mark.parametrize(
+    ("cup", "rate", "charged"),
+    [
+        (5000, "120", Money(42, "USD")),  # 0.41666... rounded up to the cent
+        (12000, "120.00", Money(100, "USD")),  # exact: nothing added
+        (1, "130.5", Money(1, "EUR")),  # a centavo still costs a cent
+        (150000, "24", Money(6250, "USD")),
+    ],
+)
+def test_converting_rounds_up_so_the_store_never_receives_less(cup, rate, charged):
+    assert Money(cup, "CUP").convert(charged.currency, Decimal(rate)) == charged
+
+
+@pytest.mark.parametrize("rate", [Decimal(0), Decimal(-120), 120.0, "120"])
+def test_converting_needs_a_positive_decimal_rate(rate):
+    with pytest.raises(ValueError, match="positive Decimal"):
+        Money(5000, "CUP").convert("USD", rate)

@@ -134,4 +134,6 @@ class SandboxProvider:
                 self._cancelled.add(payment.reference)
 
     def refund(self, payment: ProviderPayment, amount: Money) -> RefundResult:
-        return RefundResult(refunded=amount, provider_reference=f"sandbox-refund-{payment.reference}")
+        return RefundResult(
+            refunded=amount, provider_reference=f"sandbox-refund-{payment.reference}"
+        )
