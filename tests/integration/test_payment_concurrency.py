@@ -21,6 +21,15 @@ from store.payments.models import Payment, PaymentStatus
 from tests.factories import make_plan, make_pool, make_product
 
 
+def cart_of_one_pool_licence(app, keys: int) -> dict:
+    """A cart holding one licence of a new 30.00 CUP pool plan with ``keys`` keys."""
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), price_minor=3000, fulfilment=Fulfilment.POOL)
+        make_pool(plan, keys)
+        db.session.commit()
+        return {str(plan.id): {"q": 1, "p": 3000}}
+
+
 def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app, till, run_at_once):
     order_id, reference = till.check_out_generated(quantity=2)
 
@@ -51,12 +60,7 @@ def test_twenty_simultaneous_confirmations_fulfil_once_with_one_email(app, till,
 def test_five_simultaneous_checkouts_of_three_pool_keys_place_three_orders(
     app, till, run_at_once
 ):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="POOL", price_minor=3000,
-                         fulfilment=Fulfilment.POOL)
-        make_pool(plan, 3)
-        db.session.commit()
-        cart = {str(plan.id): {"q": 1, "p": 3000}}
+    cart = cart_of_one_pool_licence(app, keys=3)
 
     def buy(i: int):
         buyer = Buyer(f"buyer{i}@example.com", f"Buyer {i}")
@@ -99,12 +103,7 @@ def test_an_approval_and_a_decline_racing_leave_order_and_payment_in_agreement(
 def test_buyers_taking_over_a_lapsed_reservation_race_its_late_payment_without_a_double(
     app, till, run_at_once
 ):
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), sku="POOL-LATE", price_minor=3000,
-                         fulfilment=Fulfilment.POOL)
-        make_pool(plan, 3)
-        db.session.commit()
-        cart = {str(plan.id): {"q": 1, "p": 3000}}
+    cart = cart_of_one_pool_licence(app, keys=3)
     late_order, reference = till.check_out(cart, token="late-order-token-0001")
     with app.app_context():  # its window closed; its reservation ran out with it
         past = utcnow() - timedelta(minutes=1)
