@@ -54,6 +54,16 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     assert "50.00 CUP" in page.locator("tfoot").inner_text()
     screenshots(page, "cart")
 
+    # On a phone the line, its subtotal, the total and the pay button fit the screen.
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    for visible in (page.locator("tfoot"), page.get_by_role("link", name="Pagar", exact=True),
+                    page.get_by_role("button", name="Actualizar")):
+        box = visible.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, box
+    screenshots(page, "cart-320")
+    page.set_viewport_size({"width": 1280, "height": 720})
+
     page.get_by_role("link", name="Pagar", exact=True).click()
     page.get_by_label("Correo electrónico").fill("ana@example.com")
     page.get_by_label("Nombre y apellidos").fill("Ana Pérez")
@@ -111,7 +121,7 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     assert elsewhere.url == f"{live_server}/pedido/{number}/"
     elsewhere.context.close()
     assert [p.name for p in screenshots.taken] == [
-        "01-home.png", "02-product.png", "03-cart.png", "04-checkout.png",
-        "05-order-pending-320.png", "06-sandbox-gateway.png", "07-order.png",
+        "01-home.png", "02-product.png", "03-cart.png", "04-cart-320.png", "05-checkout.png",
+        "06-order-pending-320.png", "07-sandbox-gateway.png", "08-order.png",
     ]
     assert all(p.stat().st_size > 0 for p in screenshots.taken)
