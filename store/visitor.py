@@ -22,18 +22,21 @@ def current_cart() -> Cart:
     return cart if isinstance(cart, dict) else {}
 
 
+def _new_checkout_token() -> str:
+    token = session["checkout_token"] = secrets.token_urlsafe(CHECKOUT_TOKEN_BYTES)
+    return token
+
+
 def save_cart(cart: Cart) -> None:
     session["cart"] = cart
     # A new cart means a new checkout: the next order gets a new idempotency key.
-    session["checkout_token"] = secrets.token_urlsafe(CHECKOUT_TOKEN_BYTES)
+    _new_checkout_token()
 
 
 def checkout_token() -> str:
     """The idempotency key of this session's next order (made on first use)."""
     token = session.get("checkout_token")
-    if not isinstance(token, str) or not token:
-        token = session["checkout_token"] = secrets.token_urlsafe(CHECKOUT_TOKEN_BYTES)
-    return token
+    return token if isinstance(token, str) and token else _new_checkout_token()
 
 
 def remembered_orders() -> list[str]:

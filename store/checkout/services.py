@@ -63,8 +63,12 @@ class PaymentNotStarted(StoreError):
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
-    created: bool  # False when the same checkout was submitted before
-    pay_at: str | None = None  # the provider's page, for a new order
+    pay_at: str | None = None  # the provider's page; None when this checkout placed it before
+
+    @property
+    def created(self) -> bool:
+        """False when the same checkout was submitted before (a second click or tab)."""
+        return self.pay_at is not None
 
 
 def new_order_number() -> str:
@@ -115,30 +119,31 @@ def check_out(
     """
     provider = get_provider(provider_name)
     now = now or utcnow()
-    placed, payment_id = _record_order_with_retries(
+    order, payment_id = _record_order_with_retries(
         cart, buyer, checkout_token, locale, provider, now=now, expires=now + payment_window
     )
     if payment_id is None:  # this checkout had placed its order already
-        return placed
+        return PlacedOrder(order)
     try:
-        return PlacedOrder(placed.order, created=True, pay_at=hand_over(payment_id))
+        return PlacedOrder(order, pay_at=hand_over(payment_id))
     except PaymentProviderError as error:
-        raise PaymentNotStarted(placed.order, error.detail or error.title) from error
+        raise PaymentNotStarted(order, error.detail or error.title) from error
 
 
 def _record_order_with_retries(
     cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
     now: datetime, expires: datetime,
-) -> tuple[PlacedOrder, int | None]:
+) -> tuple[Order, int | None]:
     """Record the order; on a unique-key clash, find the order a double submit placed, or
-    draw another random order number."""
+    draw another random order number. Returns the order and its new payment's id (None
+    when this checkout had placed the order before)."""
     for attempt in range(1, NUMBER_ATTEMPTS + 1):
         try:
             return _record_order(cart, buyer, token, locale, provider, now=now, expires=expires)
         except IntegrityError:
             existing = find_order_by_checkout_token(token)
             if existing is not None:  # the same checkout committed first (a double click)
-                return PlacedOrder(existing, created=False), None
+                return existing, None
             if attempt == NUMBER_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
@@ -147,17 +152,17 @@ def _record_order_with_retries(
 def _record_order(
     cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
     now: datetime, expires: datetime,
-) -> tuple[PlacedOrder, int | None]:
+) -> tuple[Order, int | None]:
     """The use case's transaction: the order, its reserved keys and its payment, or the
     order this checkout already placed (with no payment id)."""
     with use_case() as uow:
         existing = find_order_by_checkout_token(token)
         if existing is not None:
-            return PlacedOrder(existing, created=False), None
+            return existing, None
         order = _new_order(buyer, _priced_lines(cart), token=token, locale=locale,
                            expires=expires)
         for line in order.lines:
             licensing.reserve(line, line.quantity, until=expires, now=now)
         payment = new_payment(order, provider, now=now)
         uow.commit()
-    return PlacedOrder(order, created=True), payment.id
+    return order, payment.id

@@ -49,7 +49,7 @@ def order_page_url(order: Order) -> str:
     return public_url("orders.show", number=order.number)
 
 
-def token_opens(order: Order, token: str | None) -> bool:
+def _token_opens(order: Order, token: str | None) -> bool:
     """True when ``token`` is the order's current link token (compared by keyed hash)."""
     if not token or len(token) > MAX_TOKEN_LENGTH or order.access is None:
         return False
@@ -86,12 +86,8 @@ def order_view(order_id: int) -> OrderView:
     return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines])
 
 
-def find_order(number: str) -> Order:
-    """The order with this public number. Raises NotFound."""
-    order = db.session.scalar(select(Order).where(Order.number == number[:MAX_NUMBER_LENGTH]))
-    if order is None:
-        raise NotFound(_l("This order does not exist."))
-    return order
+def _by_number(number: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.number == number[:MAX_NUMBER_LENGTH]))
 
 
 def find_own_order(number: str, own_numbers: list[str]) -> Order:
@@ -100,12 +96,18 @@ def find_own_order(number: str, own_numbers: list[str]) -> Order:
     Raises NotFound otherwise, the same for an unknown number and a stranger's order, so
     nobody learns which order numbers exist.
     """
-    if number not in own_numbers:
+    order = _by_number(number) if number in own_numbers else None
+    if order is None:
         raise NotFound()
-    try:
-        return find_order(number)
-    except NotFound:
-        raise NotFound() from None
+    return order
+
+
+def find_order_by_link(number: str, token: str | None) -> Order:
+    """The order whose emailed link carries ``token``. Raises NotFound, saying no more."""
+    order = _by_number(number)
+    if order is None or not _token_opens(order, token):
+        raise NotFound()
+    return order
 
 
 def find_order_by_checkout_token(token: str) -> Order | None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from flask import make_response, redirect, render_template, request, url_for
 
 from store.dbtypes import utcnow
-from store.errors import NotFound
 from store.orders import bp
 from store.orders.models import OrderStatus
-from store.orders.services import find_order, find_own_order, order_view, token_opens
+from store.orders.services import find_order_by_link, find_own_order, order_view
 from store.orders.messages import status_message
 from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
@@ -47,12 +46,6 @@ def _open_link(number: str, token: str):
     A session that already holds the order goes to the clean address whatever the token.
     """
     if number not in remembered_orders():
-        try:
-            order = find_order(number)
-        except NotFound:
-            raise NotFound() from None
-        if not token_opens(order, token):
-            raise NotFound()
-        number = order.number
+        number = find_order_by_link(number, token).number
         remember_order(number)
     return _no_store(redirect(url_for("orders.show", number=number)))

@@ -59,7 +59,7 @@ class Confirmation(enum.StrEnum):
     FULFILLED = "fulfilled"  # paid, keys issued, delivery email queued
     DUPLICATE = "duplicate"  # this event was acted on before
     ALREADY_PAID = "already_paid"  # another event already confirmed this payment
-    DECLINED = "declined"  # the order failed and gave its keys back
+    DECLINED = "declined"  # the payment failed (and the order, unless paid another way)
     IGNORED = "ignored"  # a decline for a payment that was already settled
     AMOUNT_MISMATCH = "amount_mismatch"  # another amount or currency: needs attention
     OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
@@ -127,11 +127,12 @@ def hand_over(payment_id: int) -> str:
     payment = db.session.get(Payment, payment_id)
     order = payment.order
     provider = get_provider(payment.provider)
+    order_page = order_page_url(order)
     request = PaymentRequest(
         reference=payment.reference, order_number=order.number, amount=payment.amount,
         order_amount=payment.order_amount,
         description=str(_l("Order %(number)s", number=order.number)), email=order.email,
-        return_url=order_page_url(order), cancel_url=order_page_url(order),
+        return_url=order_page, cancel_url=order_page,
         notify_url=public_url("payments.notify", provider=provider.name),
     )
     known_reference = payment.provider_reference

@@ -11,6 +11,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from store.extensions import db
 from store.mail.services import send_pending
 from store.orders.models import Order
 from store.payments.models import Payment, ProcessedEvent
@@ -88,8 +89,6 @@ def test_a_signed_notification_with_a_malformed_field_changes_nothing(
 
 
 def db_status(model) -> list[str]:
-    from store.extensions import db
-
     return [status.value for status in db.session.scalars(sa.select(model.status))]
 
 
@@ -161,8 +160,6 @@ def test_a_valid_address_is_stored_in_its_normal_form(app, shopper, plans):
     shopper.check_out(email="  Ana.Perez@Example.COM ")
 
     with app.app_context():
-        from store.extensions import db
-
         assert db.session.scalar(sa.select(Order.email)) == "Ana.Perez@example.com"
 
 
