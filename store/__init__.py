@@ -93,6 +93,7 @@ def register_templating(app: Flask) -> None:
         catalogue_locale = current_app.config["STORE_CATALOGUE_LOCALE"]
         return {
             "store_name": current_app.config["STORE_NAME"],
+            "contact": _contact(),
             "current_locale": locale,
             # Product texts are written in one language; say so when the page is in another.
             "catalogue_lang": "" if catalogue_locale == locale else catalogue_locale,
@@ -100,6 +101,14 @@ def register_templating(app: Flask) -> None:
             "cart_count": _cart_count(),
             "locales": LOCALES,
         }
+
+
+def _contact() -> dict[str, str]:
+    config = current_app.config
+    return {
+        "email": config["STORE_CONTACT_EMAIL"], "phone": config["STORE_CONTACT_PHONE"],
+        "hours": config["STORE_CONTACT_HOURS"], "address": config["STORE_ADDRESS"],
+    }
 
 
 def _cart_count() -> int:

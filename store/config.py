@@ -53,6 +53,11 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_EXCHANGE_RATES": ("STORE_EXCHANGE_RATES", dict, {}),
     # Public address of the store, for every link that leaves it (store/urls.py).
     "STORE_BASE_URL": ("STORE_BASE_URL", str, None),
+    # How customers reach the store: shown in every page's footer, the emails and receipts.
+    "STORE_CONTACT_EMAIL": ("STORE_CONTACT_EMAIL", str, "ayuda@tienda-almiqui.example"),
+    "STORE_CONTACT_PHONE": ("STORE_CONTACT_PHONE", str, "+53 7 555 0100"),
+    "STORE_CONTACT_HOURS": ("STORE_CONTACT_HOURS", str, "Lunes a viernes, 9:00–17:00"),
+    "STORE_ADDRESS": ("STORE_ADDRESS", str, "Calle 23 n.º 1000, Vedado, La Habana"),
     # Email.
     "STORE_MAIL_TRANSPORT": ("STORE_MAIL_TRANSPORT", str, None),
     "STORE_MAIL_FROM": ("STORE_MAIL_FROM", str, "Tienda Almiquí <tienda@localhost>"),

@@ -267,6 +267,13 @@ class Shopper:
     def page(self, path: str) -> str:
         return self.client.get(path).get_data(as_text=True)
 
+    KEY = re.compile(r'<code class="licence-key"[^>]*>(.*?)</code>', re.S)
+
+    @classmethod
+    def keys_in(cls, html: str) -> list[str]:
+        """The licence keys shown on a page, as text (their groups are spans)."""
+        return [re.sub(r"<[^>]+>", "", key) for key in cls.KEY.findall(html)]
+
     @classmethod
     def flashes_in(cls, html: str, category: str = "error") -> list[str]:
         """The flashed messages of one category on a page already fetched."""

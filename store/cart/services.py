@@ -111,6 +111,36 @@ def set_quantity(cart: Cart, plan_id: int, quantity: int, *, max_quantity: int) 
     return {**cart, key: {**cart[key], "q": quantity}}
 
 
+def add_lines(
+    cart: Cart, lines: list[tuple[int, int]], *, max_quantity: int, max_lines: int
+) -> tuple[Cart, list[int]]:
+    """Return the cart with each ``(plan id, quantity)`` added, and the plan ids left out.
+
+    An order's lines going back to the cart: plans no longer on sale, or past the cart's
+    limits, are left out. Quantities are capped at ``max_quantity``. Prices are today's,
+    as for any line added.
+    """
+    left_out: list[int] = []
+    for plan_id, quantity in lines:
+        try:
+            plan = _plan_on_sale(plan_id)
+        except CartError:
+            left_out.append(plan_id)
+            continue
+        key = str(plan.id)
+        if key not in cart and len(cart) >= max_lines:
+            left_out.append(plan_id)
+            continue
+        total = min(cart.get(key, {}).get("q", 0) + quantity, max_quantity)
+        cart = {**cart, key: {"q": total, "p": plan.price_minor}}
+    return cart, left_out
+
+
+def find_plan(plan_id: int) -> Plan | None:
+    """The plan, on sale or not (to name a line that changed)."""
+    return db.session.get(Plan, plan_id)
+
+
 def remove(cart: Cart, plan_id: int) -> Cart:
     return {key: item for key, item in cart.items() if key != str(plan_id)}
 

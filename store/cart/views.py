@@ -8,8 +8,17 @@ from flask_babel import gettext as _
 from store.cart import bp, services
 from store.cart.forms import PlanForm, QuantityForm
 from store.cart.services import CartError
+from store.dbtypes import utcnow
 from store.forms import first_error
-from store.visitor import current_cart, save_cart
+from store.i18n import line_title
+from store.orders.services import find_own_order, unpaid_orders
+from store.orders.states import shown_status
+from store.visitor import current_cart, remembered_orders, save_cart
+
+
+def _plan_title(plan_id: int) -> str:
+    plan = services.find_plan(plan_id)
+    return line_title(plan.product.name, plan.name) if plan else _("This plan")
 
 
 def _max_quantity() -> int:
@@ -32,7 +41,11 @@ def _apply(form, change) -> bool:
 @bp.get("/carrito/")
 def show():
     view = services.view(current_cart())
-    return render_template("cart/show.html", view=view, max_quantity=_max_quantity())
+    now = utcnow()
+    unpaid = [(order, shown_status(order, now)) for order in unpaid_orders(remembered_orders())]
+    return render_template(
+        "cart/show.html", view=view, max_quantity=_max_quantity(), unpaid=unpaid
+    )
 
 
 @bp.post("/carrito/anadir")
@@ -50,23 +63,58 @@ def add():
 @bp.post("/carrito/cantidad")
 def update():
     form = QuantityForm()
-    _apply(form, lambda cart: services.set_quantity(
+    changed = _apply(form, lambda cart: services.set_quantity(
         cart, form.plan_id.data, form.quantity.data, max_quantity=_max_quantity()
     ))
+    if changed:
+        flash(_("%(plan)s: the quantity is now %(num)d.", plan=_plan_title(form.plan_id.data),
+                num=form.quantity.data), "success")
     return redirect(url_for("cart.show"))
 
 
 @bp.post("/carrito/quitar")
 def remove():
     form = PlanForm()
-    _apply(form, lambda cart: services.remove(cart, form.plan_id.data))
+    if _apply(form, lambda cart: services.remove(cart, form.plan_id.data)):
+        flash(_("%(plan)s was removed from your cart.", plan=_plan_title(form.plan_id.data)),
+              "success")
     return redirect(url_for("cart.show"))
+
+
+@bp.get("/carrito/vaciar")
+def confirm_empty():
+    """Emptying asks first, without JavaScript: this page holds the button that does it."""
+    view = services.view(current_cart())
+    if not view.lines:
+        return redirect(url_for("cart.show"))
+    return render_template("cart/empty.html", view=view)
 
 
 @bp.post("/carrito/vaciar")
 def empty():
     # CSRFProtect has already checked the token of every POST.
-    save_cart({})
+    if current_cart():
+        save_cart({})
+        flash(_("Your cart is now empty."), "success")
+    return redirect(url_for("cart.show"))
+
+
+@bp.post("/carrito/desde-pedido/<number>")
+def restore_order(number: str):
+    """Put an order's lines back in the cart (after a decline, or to buy the same again)."""
+    order = find_own_order(number, remembered_orders())
+    cart, left_out = services.add_lines(
+        current_cart(), [(line.plan_id, line.quantity) for line in order.lines],
+        max_quantity=_max_quantity(), max_lines=current_app.config["STORE_CART_MAX_LINES"],
+    )
+    save_cart(cart)
+    if len(left_out) < len(order.lines):
+        flash(_("The plans of order %(number)s are in your cart, at today's prices.",
+                number=order.number), "success")
+    for line in order.lines:
+        if line.plan_id in left_out:
+            flash(_("%(plan)s could not be added: it is no longer on sale or your cart is "
+                    "full.", plan=line_title(line.product_name, line.plan_name)), "error")
     return redirect(url_for("cart.show"))
 
 

@@ -9,7 +9,7 @@ from store.extensions import db
 from store.mail.kinds import RenderedEmail, register_email_kind, render_email
 from store.mail.models import OutboxMessage
 from store.orders.models import Order
-from store.orders.services import order_link, order_view
+from store.orders.services import keys_file_link, order_link, order_view
 
 ORDER_DELIVERY = "order_delivery"
 STAFF_ALERT = "staff_alert"
@@ -21,6 +21,7 @@ def render_order_delivery(message: OutboxMessage) -> RenderedEmail:
     return render_email(
         "order_delivery", _("Your licences – order %(number)s", number=view.order.number),
         view=view, order=view.order, link=order_link(view.order),
+        keys_link=keys_file_link(view.order),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import format_datetime
+from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 
 from store.orders.models import Order, OrderStatus
@@ -11,7 +11,7 @@ S = OrderStatus
 STATUS_MESSAGES = {
     S.FULFILLED: _l("Paid. Your licence keys are below; we also sent them to %(email)s."),
     S.PENDING_PAYMENT: _l(
-        "Waiting for your payment. The order is kept for you until %(time)s."
+        "Waiting for your payment. The order is kept for you until %(time)s on %(date)s."
     ),
     S.PAID: _l("Paid. Your licence keys are being prepared."),
     S.NEEDS_ATTENTION: _l(
@@ -29,5 +29,11 @@ STATUS_MESSAGES = {
 
 def status_message(order: Order, status: OrderStatus) -> str:
     """The sentence the order page shows for ``status``, filled in for ``order``."""
-    expires = format_datetime(order.expires_at, "short") if order.expires_at else ""
-    return str(STATUS_MESSAGES[status]) % {"email": order.email, "time": expires}
+    expires = order.expires_at
+    return str(STATUS_MESSAGES[status]) % {
+        "email": order.email,
+        # "hasta las 20:05 del 28 de noviembre de 2026": the words people say, in the
+        # store's time zone.
+        "time": format_time(expires, "short") if expires else "",
+        "date": format_date(expires, "long") if expires else "",
+    }

@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from store.dbtypes import utcnow
-from store.errors import NotFound
+from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.models import Licence
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
-from store.orders.states import transition
+from store.orders.states import can_transition, note, transition
 from store.unit_of_work import use_case
 from store.urls import public_url
 from store.vault import get_vault, reveal, seal_into
@@ -42,6 +42,11 @@ def order_link(order: Order) -> str:
     ``order_page_url``, so the token is seen in one request only.
     """
     return public_url("orders.show", number=order.number, t=reveal(order.access))
+
+
+def keys_file_link(order: Order) -> str:
+    """The emailed address of the order's keys as a text file (carries the access token)."""
+    return public_url("orders.keys_file", number=order.number, t=reveal(order.access))
 
 
 def order_page_url(order: Order) -> str:
@@ -112,6 +117,61 @@ def find_order_by_link(number: str, token: str | None) -> Order:
 
 def find_order_by_checkout_token(token: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.checkout_token == token))
+
+
+class OrderNotPayable(StoreError):
+    status = 409
+    title = _l("This order cannot be paid now")
+
+
+# Unpaid orders the buyer can take up again: pay them, or put their lines back in the cart.
+REOPENABLE = (OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED, OrderStatus.EXPIRED)
+
+
+def _still_sold_as_ordered(line: OrderLine) -> bool:
+    plan = line.plan
+    return (
+        plan.is_active and plan.product.is_active and plan.price_minor == line.unit_price_minor
+        and plan.currency == line.currency and plan.seats == line.seats
+        and plan.duration_days == line.duration_days and plan.fulfilment == line.fulfilment
+    )
+
+
+def reopen(order: Order, *, now: datetime, until: datetime) -> None:
+    """Give an unpaid order (declined, expired, or past its window) a new payment window.
+
+    Its pool keys are reserved again until ``until``. A step: the caller holds the order's
+    row lock in a serial transaction. Raises OrderNotPayable when the order is not waiting
+    for a payment or a plan changed since it was placed (the buyer can start again from
+    the cart), or OutOfStock, claiming nothing.
+    """
+    if order.status not in REOPENABLE:
+        raise OrderNotPayable(_l("This order is already paid or closed."))
+    if not all(_still_sold_as_ordered(line) for line in order.lines):
+        raise OrderNotPayable(_l(
+            "A plan of this order changed or is no longer on sale. Put the order back in "
+            "your cart to see today's prices."
+        ))
+    for line in order.lines:
+        licensing.reserve(line, line.quantity, until=until, now=now)
+    order.expires_at = until
+    if can_transition(order, OrderStatus.PENDING_PAYMENT):
+        transition(order, OrderStatus.PENDING_PAYMENT, "payment tried again")
+    else:
+        note(order, "window_extended")
+
+
+def unpaid_orders(numbers: list[str], *, limit: int = 5) -> list[Order]:
+    """The newest of the orders ``numbers`` that still wait for a payment, or that the
+    buyer may take up again after a decline or an expiry."""
+    if not numbers:
+        return []
+    return list(db.session.scalars(
+        select(Order)
+        .where(Order.number.in_(numbers[-50:]), Order.status.in_(REOPENABLE))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+    ))
 
 
 def expire(order: Order, now: datetime) -> bool:

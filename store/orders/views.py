@@ -10,12 +10,14 @@ one request only and never in the browser's history, bookmarks or Referer header
 
 from __future__ import annotations
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import has_request_context, make_response, redirect, render_template, request, url_for
+
+from flask_babel import gettext as _
 
 from store.dbtypes import utcnow
 from store.orders import bp
-from store.orders.models import OrderStatus
-from store.orders.services import find_order_by_link, find_own_order, order_view
+from store.orders.models import Order, OrderStatus
+from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
 from store.orders.messages import status_message
 from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
@@ -30,7 +32,7 @@ def _no_store(response):
 @bp.get("/pedido/<number>/")
 def show(number: str):
     if "t" in request.args:
-        return _open_link(number, request.args["t"])
+        return _open_link(number, request.args["t"], "orders.show")
     order = find_own_order(number, remembered_orders())
     view = order_view(order.id)
     status = shown_status(order, utcnow())
@@ -40,12 +42,45 @@ def show(number: str):
     )))
 
 
-def _open_link(number: str, token: str):
-    """The emailed link: remember the order in this session, then drop the token.
+@bp.get("/pedido/<number>/claves.txt")
+def keys_file(number: str):
+    """The order's keys as a plain-text file to keep (a download, never cached)."""
+    if "t" in request.args:
+        return _open_link(number, request.args["t"], "orders.keys_file")
+    order = find_own_order(number, remembered_orders())
+    view = order_view(order.id)
+    response = make_response(render_template("orders/keys.txt", view=view, order=order))
+    response.mimetype = "text/plain"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{_file_name(order.number)}"'
+    )
+    return _no_store(response)
+
+
+def _file_name(number: str) -> str:
+    # Order numbers are A-XXXX-XXXX from a fixed alphabet, and the words are ASCII: safe in
+    # a header as they are.
+    return _("keys-%(number)s.txt", number=number)
+
+
+def _open_link(number: str, token: str, endpoint: str):
+    """An emailed link: remember the order in this session, then drop the token.
 
     A session that already holds the order goes to the clean address whatever the token.
     """
     if number not in remembered_orders():
         number = find_order_by_link(number, token).number
         remember_order(number)
-    return _no_store(redirect(url_for("orders.show", number=number)))
+    return _no_store(redirect(url_for(endpoint, number=number)))
+
+
+def pending_order() -> Order | None:
+    """The visitor's newest order still waiting for payment, for the header (or None).
+
+    Asks the database only when the session placed or opened an order.
+    """
+    numbers = remembered_orders() if has_request_context() else []
+    now = utcnow()
+    waiting = [order for order in unpaid_orders(numbers)
+               if shown_status(order, now) == OrderStatus.PENDING_PAYMENT]
+    return waiting[0] if waiting else None

@@ -9,10 +9,14 @@ bp = Blueprint("payments", __name__)
 
 def init_app(app: Flask) -> None:
     """Build the enabled providers, attach the payment routes, and give the order page its
-    pay-again form (the orders area shows it without importing payments)."""
+    pay-again form and every page the names of the accepted methods (the areas below show
+    them without importing payments)."""
     from store.payments import models, registry, views  # noqa: F401 - views attach the routes
     from store.payments.forms import pay_again_form
+    from store.payments.services import payment_method_of
 
     registry.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.globals["pay_again_form"] = pay_again_form
+    app.jinja_env.globals["payment_methods"] = registry.method_names
+    app.jinja_env.globals["payment_method_of"] = payment_method_of

@@ -38,6 +38,17 @@ def provider_choices() -> list[tuple[str, object]]:
     return [(name, provider.label) for name, provider in enabled_providers().items()]
 
 
+def method_names() -> list[str]:
+    """The names buyers read for the accepted payment methods, in the configured order."""
+    return [str(provider.label) for provider in enabled_providers().values()]
+
+
+def method_label(name: str) -> str:
+    """What buyers read for provider ``name`` (its name when it is no longer enabled)."""
+    provider = enabled_providers().get(name)
+    return str(provider.label) if provider is not None else name
+
+
 def get_provider(name: str) -> PaymentProvider:
     """Return an enabled provider. Raises NotFound for any other name."""
     provider = enabled_providers().get(name)

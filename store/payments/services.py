@@ -5,7 +5,7 @@ notification for the right amount moves the order to paid, issues its licences a
 the delivery email, all in one transaction. Anything that stops fulfilment after money
 arrived leaves the order in ``needs_attention`` with staff alerted, never silent.
 
-Use cases: ``pay_order`` (pay a pending order again) and ``confirm_payment``. For
+Use cases: ``pay_order`` (pay an unpaid order again) and ``confirm_payment``. For
 checkout: ``new_payment``, a step inside its transaction, and ``hand_over``, the provider
 call after its commit.
 """
@@ -16,7 +16,7 @@ import enum
 import logging
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from store.dbtypes import utcnow
-from store.errors import NotFound, StoreError
+from store.errors import NotFound
 from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.services import OutOfStock
@@ -33,7 +33,7 @@ from store.mail.models import queue
 from store.money import Money
 from store.orders.emails import ORDER_DELIVERY, STAFF_ALERT
 from store.orders.models import Order, OrderStatus
-from store.orders.services import order_page_url
+from store.orders.services import OrderNotPayable, order_page_url, reopen
 from store.orders.states import can_transition, note, transition
 from store.payments.gateway import (
     PaymentEvent,
@@ -43,7 +43,7 @@ from store.payments.gateway import (
     PaymentRequest,
 )
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
-from store.payments.registry import get_provider
+from store.payments.registry import get_provider, method_label
 from store.unit_of_work import use_case
 from store.urls import public_url
 
@@ -65,11 +65,6 @@ class Confirmation(enum.StrEnum):
     OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
     ISSUE_FAILED = "issue_failed"  # paid, but issuing failed unexpectedly
     PAID_TWICE = "paid_twice"  # money for an order another payment already paid
-
-
-class OrderNotPayable(StoreError):
-    status = 409
-    title = _l("This order cannot be paid now")
 
 
 def _charge(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
@@ -145,18 +140,33 @@ def hand_over(payment_id: int) -> str:
     return start.redirect_url
 
 
-def pay_order(order_id: int, provider_name: str) -> str:
-    """Pay a pending order (again), resuming its payment at the same provider.
+def payment_method_of(order: Order) -> str:
+    """The method the order was paid with, else the one last tried ("" when none)."""
+    payment = db.session.scalar(
+        select(Payment).where(Payment.order_id == order.id)
+        .order_by((Payment.status == PaymentStatus.APPROVED).desc(), Payment.id.desc())
+        .limit(1)
+    )
+    return method_label(payment.provider) if payment is not None else ""
 
-    Returns where to send the buyer. Raises OrderNotPayable (window closed, already paid)
-    or NotFound (unknown provider), changing nothing; or PaymentProviderError, either
-    before anything is written (the provider cannot charge this order) or after the new
-    payment was recorded (the provider did not answer; paying again resumes it).
+
+def pay_order(order_id: int, provider_name: str, *, payment_window: timedelta) -> str:
+    """Pay an unpaid order (again), resuming its payment at the same provider.
+
+    A declined or expired order, or one past its window, is reopened first: its keys are
+    reserved again and it gets ``payment_window`` more. Returns where to send the buyer.
+    Raises OrderNotPayable (paid or closed, or a plan changed since), OutOfStock or
+    NotFound (unknown provider), changing nothing; or PaymentProviderError, either before
+    anything is written (the provider cannot charge this order) or after the new payment
+    was recorded (the provider did not answer; paying again resumes it).
     """
     provider = get_provider(provider_name)
+    now = utcnow()
     with use_case() as uow:
         order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-        payment_id = new_payment(order, provider, now=utcnow()).id
+        if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= now:
+            reopen(order, now=now, until=now + payment_window)
+        payment_id = new_payment(order, provider, now=now).id
         uow.commit()
     return hand_over(payment_id)
 

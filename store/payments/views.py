@@ -3,10 +3,13 @@ test gateway page."""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from store.extensions import csrf, db
+from store.licensing.services import OutOfStock
 from store.forms import first_error
 from store.orders.services import find_own_order
 from store.payments import bp
@@ -20,7 +23,11 @@ from store.visitor import remembered_orders
 
 @bp.post("/pedido/<number>/pagar")
 def pay_again(number: str):
-    """The order page's pay button: resume or start a payment with the chosen provider."""
+    """The order page's pay button: resume or start a payment with the chosen provider.
+
+    A declined or expired order is reopened, its keys reserved again, when nothing it
+    holds changed since it was placed.
+    """
     order = find_own_order(number, remembered_orders())
     order_page = url_for("orders.show", number=order.number)
     form = pay_again_form()
@@ -28,8 +35,9 @@ def pay_again(number: str):
         flash(first_error(form), "error")
         return redirect(order_page)
     try:
-        return redirect(pay_order(order.id, form.method.data))
-    except (OrderNotPayable, PaymentProviderError) as error:
+        window = timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"])
+        return redirect(pay_order(order.id, form.method.data, payment_window=window))
+    except (OrderNotPayable, OutOfStock, PaymentProviderError) as error:
         flash(str(error.detail or error.title), "error")
         return redirect(order_page)
 

@@ -1,4 +1,4 @@
-"""Site-wide routes: health checks, the terms and the language switch."""
+"""Site-wide routes: health checks, the store's information pages and the language switch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health checks for the process manager, and the visitor's language choice."""
+"""Health checks, the store's information pages, and the visitor's language choice."""
 
 from __future__ import annotations
 
@@ -37,6 +37,21 @@ def readyz():
 @bp.get("/terminos")
 def terms():
     return render_template("site/terms.html")
+
+
+@bp.get("/devoluciones")
+def refunds():
+    return render_template("site/refunds.html")
+
+
+@bp.get("/quienes-somos")
+def about():
+    return render_template("site/about.html")
+
+
+@bp.get("/formas-de-pago")
+def payment_methods():
+    return render_template("site/payment_methods.html")
 
 
 @bp.post("/idioma")

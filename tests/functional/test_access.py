@@ -21,6 +21,9 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/productos/", "GET"): ({}, 200),
     ("/productos/<slug>/", "GET"): ({}, 200),
     ("/terminos", "GET"): ({}, 200),
+    ("/devoluciones", "GET"): ({}, 200),
+    ("/quienes-somos", "GET"): ({}, 200),
+    ("/formas-de-pago", "GET"): ({}, 200),
     ("/healthz", "GET"): ({}, 200),
     ("/readyz", "GET"): ({}, 200),
     ("/static/<path:filename>", "GET"): ({}, 200),
@@ -29,6 +32,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/carrito/anadir", "POST"): ({"plan_id": "{plan_id}", "quantity": "1"}, 302),
     ("/carrito/cantidad", "POST"): ({"plan_id": "{plan_id}", "quantity": "2"}, 302),
     ("/carrito/quitar", "POST"): ({"plan_id": "{plan_id}"}, 302),
+    # Emptying asks first when there is something to empty; an empty cart goes back.
+    ("/carrito/vaciar", "GET"): ({}, {"anonymous": 302, "buyer": 302, "other": 200}),
     ("/carrito/vaciar", "POST"): ({}, 302),
     ("/carrito/aceptar", "POST"): ({}, 302),
     # An empty cart goes back to the cart; a cart with a plan shows (or checks) the form.
@@ -38,6 +43,10 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/pedido/<number>/", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
     ("/pedido/<number>/pagar", "POST"): (
         {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},
+    ),
+    ("/pedido/<number>/claves.txt", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
+    ("/carrito/desde-pedido/<number>", "POST"): (
+        {}, {"anonymous": 404, "buyer": 302, "other": 404},
     ),
     # Providers sign their notifications; an unsigned one is refused for everybody.
     ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),

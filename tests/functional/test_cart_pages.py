@@ -104,7 +104,8 @@ def test_removing_a_line_keeps_the_other_lines(shopper, plans):
     shopper.client.post("/carrito/quitar", data={"plan_id": plans["one_year"]})
 
     assert session_state(shopper)[0] == {str(plans["two_years"]): {"q": 2, "p": 9000}}
-    page = text(shopper.page("/carrito/"))
+    assert shopper.flashes("success")[-1] == "Quitaste Almiquí Hogar — 1 año · 1 PC del carrito."
+    page = text(shopper.page("/carrito/"))  # the message was shown once
     assert "1 año · 1 PC" not in page and "Total 180.00 CUP" in page
 
 
@@ -120,6 +121,45 @@ def test_emptying_the_cart_removes_every_line_and_a_new_checkout_begins(shopper,
     assert cart == {} and token_after != token_before
     html = shopper.page("/carrito/")
     assert "Tu carrito está vacío." in html and 'aria-label="0 artículos">0</span>' in html
+    assert shopper.flashes_in(html, "success")[-1] == "Vaciaste el carrito."
+
+
+def test_emptying_asks_first_on_a_page_of_its_own_and_changes_nothing_until_confirmed(
+    shopper, plans
+):
+    shopper.add(plans["one_year"])
+    shopper.add(plans["two_years"], 2)
+    before = session_state(shopper)
+
+    html = shopper.page("/carrito/vaciar")
+
+    assert session_state(shopper) == before
+    assert "¿Vaciar el carrito?" in html and "Se quitarán los 2 planes de tu carrito:" in html
+    assert "2 × Almiquí Hogar — 2 años · 1 PC" in unescape(html)
+    assert '<form method="post" action="/carrito/vaciar" class="confirm">' in html
+    assert '<a class="button secondary" href="/carrito/">No, conservar mi carrito</a>' in html
+
+
+def test_the_empty_cart_link_sits_apart_from_the_pay_button(shopper, plans):
+    shopper.add(plans["one_year"])
+
+    html = shopper.page("/carrito/")
+
+    checkout_box = re.search(r'<div class="checkout-box">(.*?)</div>', html, re.S)[1]
+    tools = re.search(r'<p class="cart-tools">(.*?)</p>', html, re.S)[1]
+    assert 'href="/caja/">Pagar</a>' in checkout_box and "Vaciar" not in checkout_box
+    assert '<a href="/carrito/vaciar">Vaciar el carrito</a>' in tools
+    # The buyer reads that this is the final price, and how they can pay, before checkout.
+    assert "Este es el precio final en CUP: no se añaden cargos al pagar." in checkout_box
+    assert "Aceptamos: Pago de prueba (sandbox)." in checkout_box
+
+
+def test_changing_a_quantity_says_what_changed(shopper, plans):
+    shopper.add(plans["one_year"])
+
+    shopper.client.post("/carrito/cantidad", data={"plan_id": plans["one_year"], "quantity": 4})
+
+    assert shopper.flashes("success")[-1] == "Almiquí Hogar — 1 año · 1 PC: ahora la cantidad es 4."
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,9 @@ from store.mail.services import send_pending
 from store.money import Money
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
+from tests.conftest import Shopper
 from tests.factories import make_product
 
-KEY = re.compile(r'<code class="licence-key">([^<]+)</code>')
 GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"  # built from STORE_BASE_URL
 
 
@@ -59,6 +59,10 @@ def test_an_incomplete_checkout_form_is_shown_again_with_the_error_and_places_no
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'<p class="field-error">{message}</p>' in unescape(html)
+    # A summary on top links to the field, which names its error for screen readers.
+    anchor = f"{field}-0" if field == "payment_method" else field
+    assert f'<a href="#{anchor}">' in html and "<title>Error: Caja" in html
+    assert re.search(rf'aria-describedby="[^"]*\b{field}-error"', html)
     assert "Hacer el pedido y pagar 50.00 CUP" in html
     assert count(Order) == 0
     with client.session_transaction() as session:
@@ -78,7 +82,7 @@ def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(
         order = db.session.scalars(sa.select(Order)).one()
         number, status, total = order.number, order.status, order.total_minor
         queued = db.session.scalars(sa.select(OutboxMessage.kind)).all()
-    keys = KEY.findall(order_html)
+    keys = Shopper.keys_in(order_html)
     emails = delivered(app)
 
     assert gateway.startswith(GATEWAY)
@@ -95,6 +99,7 @@ def test_a_guest_pays_on_the_sandbox_and_gets_the_keys_on_screen_and_by_email(
     assert emails[0]["Subject"] == f"Tus licencias – pedido {number}"
     assert all(key in plain_text(emails[0]) for key in keys)
     assert "Total pagado: 100.00 CUP" in plain_text(emails[0])
+    assert "Forma de pago: Pago de prueba (sandbox)" in plain_text(emails[0])
     with client.session_transaction() as session:
         assert session["cart"] == {}
 
@@ -116,7 +121,7 @@ def test_a_declined_payment_fails_the_order_and_returns_its_pool_keys(
         assert db.session.scalars(sa.select(Payment.status)).one() == PaymentStatus.DECLINED
         keys = db.session.scalars(sa.select(PoolKey)).all()
         assert all(k.state == PoolKeyState.AVAILABLE and k.order_line_id is None for k in keys)
-    assert "El pago fue rechazado. No se cobró nada." in html and KEY.findall(html) == []
+    assert "El pago fue rechazado. No se cobró nada." in html and Shopper.keys_in(html) == []
     assert count(Licence) == 0 and count(OutboxMessage) == 0
 
 
@@ -151,7 +156,7 @@ def paid_order(app, client, plans, shopper) -> dict:
     number = re.search(r"/pedido/([^/]+)/", page)[1]
     link = re.search(r"http://127\.0\.0\.1:5000(/pedido/\S+)", plain_text(delivered(app)[0]))[1]
     other_token = secrets.token_hex(20)  # well formed, but no order's token
-    keys = KEY.findall(client.get(page).get_data(as_text=True))
+    keys = Shopper.keys_in(client.get(page).get_data(as_text=True))
     assert len(keys) == 1
     return {"number": number, "link": link, "keys": keys, "other_token": other_token}
 
@@ -181,7 +186,7 @@ def test_the_order_page_opens_only_for_its_buyer_or_the_emailed_link(
 
     html = response.get_data(as_text=True)
     assert response.status_code == status
-    assert (paid_order["keys"][0] in html) is (status == 200)
+    assert (paid_order["keys"][0] in Shopper.keys_in(html)) is (status == 200)
     if status == 404:
         assert "Página no encontrada" in html and f"Pedido {paid_order['number']}" not in html
 
@@ -218,7 +223,7 @@ def test_the_emailed_link_opens_the_order_once_then_the_session_keeps_it(
     # The token is in one request only: the browser moves on to the address without it.
     assert paid_order["link"].startswith(clean + "?t=")
     assert opened.status_code == 302 and opened.headers["Location"] == clean
-    assert again.status_code == 200 and paid_order["keys"][0] in again.get_data(as_text=True)
+    assert again.status_code == 200 and paid_order["keys"][0] in Shopper.keys_in(again.get_data(as_text=True))
     assert paid_order["number"] in stranger.session()["orders"]
     # The link keeps working from any browser until the token is replaced.
     assert elsewhere.status_code == 302 and elsewhere.headers["Location"] == clean
@@ -376,3 +381,33 @@ def test_a_line_title_is_escaped_on_pages_and_left_plain_in_the_text_email(app, 
     assert "2 × Hogar &amp; Oficina &lt;Plus&gt; — 1 año" in order_page
     assert "2 × Hogar & Oficina <Plus> — 1 año" in plain_text(email)
     assert "2 × Hogar &amp; Oficina &lt;Plus&gt; — 1 año" in email.get_body(("html",)).get_content()
+
+
+def test_the_delivery_email_names_the_store_the_date_the_method_and_each_key_in_bold(
+    app, plans, shopper
+):
+    order_page = shopper.buy(plans["generated"], 2)
+    keys = Shopper.keys_in(shopper.page(order_page))
+
+    email = delivered(app)[0]
+
+    html = email.get_body(preferencelist=("html",)).get_content()
+    text = plain_text(email)
+    for part in (html, text):
+        assert "Tienda Almiquí" in part and "ayuda@tienda-almiqui.example" in part
+        assert "+53 7 555 0100" in part and "Forma de pago" in part and "Fecha" in part
+    assert all(f'<strong style="font-family: monospace; font-size: 1.15em">{key}</strong>'
+               in html for key in keys)
+    assert all(f"\n    {key}\n" in text for key in keys)  # each key on its own line
+    assert "La página de tu pedido, con tus claves y un recibo para imprimir, sigue en:" in text
+    assert re.search(r"/pedido/A-[0-9A-Z-]+/claves\.txt\?t=[0-9a-f]{40}", text)
+
+
+def test_the_spanish_delivery_email_has_no_english_sentence(app, plans, shopper):
+    shopper.buy(plans["generated"])
+
+    text = plain_text(delivered(app)[0])
+
+    english = ["Your order", "Thank you", "Keep your keys", "Download", "Payment method",
+               "valid until", "Total paid", "Date"]
+    assert [phrase for phrase in english if phrase in text] == []

@@ -29,7 +29,10 @@ from store.payments.providers import PROVIDER_TYPES
 from store.payments.providers.sandbox import SandboxProvider
 from store.payments.registry import enabled_providers, provider_choices
 from store.payments.services import Confirmation, confirm_payment, pay_order
+from tests.conftest import Till
 from tests.factories import make_plan, make_pool, make_product
+
+WINDOW = Till.WINDOW
 
 
 class DollarGateway(SandboxProvider):
@@ -67,7 +70,7 @@ def test_a_provider_that_settles_in_usd_charges_the_converted_total_and_records_
     order_id, _reference = till.check_out_generated()
 
     with app.app_context():
-        redirect_to = pay_order(order_id, "dollars")
+        redirect_to = pay_order(order_id, "dollars", payment_window=WINDOW)
         dollars = enabled_providers()["dollars"]
         payment = db.session.scalar(sa.select(Payment).where(Payment.provider == "dollars"))
         asked = dollars.requests[0]
@@ -84,7 +87,7 @@ def test_a_payment_settled_in_usd_fulfils_the_order_when_the_provider_confirms_i
 ):
     order_id, _reference = till.check_out_generated()
     with app.app_context():
-        pay_order(order_id, "dollars")
+        pay_order(order_id, "dollars", payment_window=WINDOW)
         reference = db.session.scalar(
             sa.select(Payment.reference).where(Payment.provider == "dollars")
         )
@@ -106,7 +109,7 @@ def test_a_provider_in_a_currency_without_a_rate_is_refused_and_nothing_is_writt
     order_id, _reference = till.check_out_generated()
 
     with app.app_context(), pytest.raises(PaymentProviderError):
-        pay_order(order_id, "dollars")
+        pay_order(order_id, "dollars", payment_window=WINDOW)
 
     assert count(Payment) == 1  # only the sandbox payment of the checkout
     with app.app_context():
@@ -174,7 +177,7 @@ def test_a_decline_while_the_buyer_pays_another_way_leaves_the_order_payable(
         cart = {str(plan.id): {"q": 1, "p": plan.price_minor}}
     order_id, sandbox_reference = till.check_out(cart)
     with app.app_context():
-        pay_order(order_id, "dollars")  # the buyer switched to the other method
+        pay_order(order_id, "dollars", payment_window=WINDOW)  # the buyer switched to the other method
 
     outcome = till.notify(sandbox_reference, outcome="declined")
 
@@ -240,7 +243,7 @@ def test_paying_again_with_another_provider_starts_a_payment_there(app, till, co
     order_id, _reference = till.check_out_generated()
 
     with app.app_context():
-        redirect_to = pay_order(order_id, "dollars")
+        redirect_to = pay_order(order_id, "dollars", payment_window=WINDOW)
         request = enabled_providers()["dollars"].requests[0]
         payment = db.session.scalar(sa.select(Payment).where(Payment.provider == "dollars"))
 

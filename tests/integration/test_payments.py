@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from store.catalogue.models import Fulfilment
+from store.catalogue.models import Fulfilment, Plan
 from store.checkout.services import CartNeedsReview
 from store.dbtypes import utcnow
 from store.extensions import db
@@ -21,9 +21,17 @@ from store.orders.services import expire_orders
 from store.payments.gateway import InvalidNotification
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
 from store.payments.registry import enabled_providers
-from store.payments.services import OrderNotPayable, confirm_payment, pay_order
+from store.payments.services import (
+    Confirmation,
+    OrderNotPayable,
+    confirm_payment,
+    pay_order,
+)
 from store.errors import NotFound
+from tests.conftest import Till
 from tests.factories import make_plan, make_pool, make_product
+
+WINDOW = Till.WINDOW
 
 
 
@@ -259,12 +267,87 @@ def test_expire_orders_expires_only_overdue_unpaid_orders_and_frees_their_keys(
         assert count(PoolKey, PoolKey.state == PoolKeyState.AVAILABLE) == 3
 
 
-def test_a_new_payment_cannot_start_once_the_window_closed(app, plans, till, count):
-    order_id, _ = till.check_out(cart_of(plans, gen=1))
+def test_paying_an_order_past_its_window_gives_it_a_new_window_and_resumes_its_payment(
+    app, plans, till, count
+):
+    order_id, _ = till.check_out(cart_of(plans, pool=2))
     with app.app_context():
         order = db.session.get(Order, order_id)
         order.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
+
+        pay_order(order_id, "sandbox", payment_window=WINDOW)
+
+        order = db.session.get(Order, order_id)
+        assert order.status == OrderStatus.PENDING_PAYMENT
+        assert order.expires_at > utcnow() + WINDOW - timedelta(minutes=1)
+        assert count(Payment) == 1  # the sandbox payment waiting there is resumed
+        assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED,
+                     PoolKey.reserved_until == order.expires_at) == 2
+
+
+def test_paying_again_after_a_decline_reopens_the_order_and_reserves_its_keys_again(
+    app, plans, till, count
+):
+    order_id, reference = till.check_out(cart_of(plans, pool=2))
+    till.notify(reference, outcome="declined")
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == OrderStatus.FAILED
+        assert count(PoolKey, PoolKey.state == PoolKeyState.AVAILABLE) == 3
+
+        pay_order(order_id, "sandbox", payment_window=WINDOW)
+
+        order = db.session.get(Order, order_id)
+        assert order.status == OrderStatus.PENDING_PAYMENT
+        assert [event.kind for event in order.events][-2:] == ["pending_payment", "payment_started"]
+        assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 2
+        assert count(Payment) == 2  # the declined one stays as it was
+    new_reference = _last_reference(app, order_id)
+    assert till.notify(new_reference, event="evt-2") == Confirmation.FULFILLED
+    assert order_state(app, order_id, count)["licences"] == 2
+
+
+def _last_reference(app, order_id) -> str:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(Payment.reference).where(Payment.order_id == order_id)
+            .order_by(Payment.id.desc())
+        )
+
+
+def test_an_expired_order_whose_keys_sold_out_meanwhile_cannot_be_paid_again(
+    app, plans, till, count
+):
+    order_id, _ = till.check_out(cart_of(plans, pool=2))
+    with app.app_context():
+        expire_orders(utcnow() + WINDOW * 2)
+    till.check_out(cart_of(plans, pool=3), token="token-0000000000000002")
+    with app.app_context():
+        with pytest.raises(OutOfStock):
+            pay_order(order_id, "sandbox", payment_window=WINDOW)
+        assert db.session.get(Order, order_id).status == OrderStatus.EXPIRED
+        assert count(PoolKey, PoolKey.order_line_id.is_(None)) == 0
+
+
+def test_an_order_whose_plan_changed_price_cannot_be_paid_again_and_nothing_changes(
+    app, plans, till, count
+):
+    order_id, reference = till.check_out(cart_of(plans, gen=1))
+    till.notify(reference, outcome="declined")
+    with app.app_context():
+        db.session.get(Plan, plans["gen"]).price_minor = 5500
+        db.session.commit()
         with pytest.raises(OrderNotPayable):
-            pay_order(order.id, "sandbox")
+            pay_order(order_id, "sandbox", payment_window=WINDOW)
+        assert db.session.get(Order, order_id).status == OrderStatus.FAILED
+        assert count(Payment) == 1
+
+
+def test_a_paid_order_is_never_reopened(app, plans, till, count):
+    order_id, reference = till.check_out(cart_of(plans, gen=1))
+    till.notify(reference)
+    with app.app_context():
+        with pytest.raises(OrderNotPayable):
+            pay_order(order_id, "sandbox", payment_window=WINDOW)
+        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
         assert count(Payment) == 1

@@ -50,3 +50,18 @@ def test_every_spanish_entry_is_translated_not_fuzzy_and_keeps_its_placeholders(
         wanted = set(PLACEHOLDER.findall(ids[-1]))
         for string in strings:
             assert set(PLACEHOLDER.findall(string)) == wanted, message.id
+
+
+def test_every_template_is_covered_by_the_extraction_rules():
+    with open(ROOT / "babel.cfg") as handle:
+        method_map, _options = parse_mapping_cfg(handle)
+    patterns = [pattern for pattern, _method in method_map]
+    templates = [p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*.*")]
+    from babel.util import pathmatch
+
+    uncovered = [t for t in templates if not any(pathmatch(p, t) for p in patterns)]
+    assert not uncovered, f"add an extraction rule to babel.cfg for {uncovered}"
+
+
+def test_the_plain_text_part_of_the_delivery_email_is_extracted():
+    assert "Your order page, with your keys and a printable receipt, stays at:" in extracted_ids()

@@ -1,0 +1,194 @@
+"""No dead end after a payment: paying again, the cart and header pointing at unpaid
+orders, and what a paid order's page offers (keys to copy and download, a receipt)."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from store.extensions import db
+from store.licensing.models import PoolKey, PoolKeyState
+from store.orders.models import Order, OrderStatus
+from store.payments.models import Payment
+from tests.conftest import Shopper
+
+GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"
+
+
+def order_number(shopper) -> str:
+    return shopper.session()["orders"][-1]
+
+
+def declined_order(shopper, plan_id, quantity=1) -> str:
+    """Buy and decline on the gateway; return the order number."""
+    shopper.buy(plan_id, quantity, decision="declined")
+    return order_number(shopper)
+
+
+def test_a_declined_order_offers_to_pay_again_and_paying_reopens_it(
+    app, shopper, plans, count
+):
+    number = declined_order(shopper, plans["pool"])
+    html = shopper.page(f"/pedido/{number}/")
+
+    again = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
+
+    assert "El pago fue rechazado" in html and "Volver a pagar 150.00 CUP" in html
+    assert again.headers["Location"].startswith(GATEWAY)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Order.status)) == OrderStatus.PENDING_PAYMENT
+    assert count(Payment) == 2
+    assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 1
+    approved = shopper.answer_gateway(again.headers["Location"])
+    assert len(Shopper.keys_in(shopper.page(approved.headers["Location"]))) == 1
+
+
+def test_paying_again_when_the_price_changed_says_so_and_changes_nothing(
+    app, shopper, plans, count
+):
+    number = declined_order(shopper, plans["generated"])
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE plan SET price_minor = 6000"))
+        db.session.commit()
+
+    response = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
+
+    assert response.headers["Location"] == f"/pedido/{number}/"
+    assert shopper.flashes(path=f"/pedido/{number}/") == [
+        "Un plan de este pedido cambió o ya no está a la venta. Vuelve a poner el pedido en "
+        "el carrito para ver los precios de hoy."
+    ]
+    with app.app_context():
+        assert db.session.scalar(sa.select(Order.status)) == OrderStatus.FAILED
+    assert count(Payment) == 1
+
+
+def test_a_declined_order_goes_back_to_the_cart_at_todays_prices(app, shopper, plans):
+    number = declined_order(shopper, plans["generated"], 3)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE plan SET price_minor = 6000"))
+        db.session.commit()
+
+    response = shopper.client.post(f"/carrito/desde-pedido/{number}")
+
+    assert response.headers["Location"] == "/carrito/"
+    assert shopper.session()["cart"] == {str(plans["generated"]): {"q": 3, "p": 6000}}
+    assert shopper.flashes("success") == [
+        f"Los planes del pedido {number} están en tu carrito, con los precios de hoy."
+    ]
+
+
+def test_a_plan_no_longer_on_sale_stays_out_of_the_cart_and_the_buyer_is_told(
+    app, shopper, plans
+):
+    number = declined_order(shopper, plans["generated"])
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE plan SET is_active = false"))
+        db.session.commit()
+
+    shopper.client.post(f"/carrito/desde-pedido/{number}")
+
+    assert shopper.session()["cart"] == {}
+    assert shopper.flashes() == [
+        "No se pudo añadir Almiquí Hogar — 1 año · 1 PC: ya no está a la venta o tu "
+        "carrito está lleno."
+    ]
+
+
+def test_another_session_cannot_put_an_order_in_its_cart(app, shopper, stranger, plans):
+    number = declined_order(shopper, plans["generated"])
+
+    response = stranger.client.post(f"/carrito/desde-pedido/{number}")
+
+    assert response.status_code == 404 and stranger.session().get("cart", {}) == {}
+
+
+def test_back_from_the_gateway_the_cart_and_the_header_point_at_the_pending_order(
+    shopper, plans
+):
+    shopper.add(plans["generated"])
+    shopper.check_out()  # the buyer leaves the gateway with Back
+    number = order_number(shopper)
+
+    html = shopper.page("/carrito/")
+
+    assert "Tu carrito está vacío." in html
+    assert f'<a href="/pedido/{number}/">Pedido {number}</a>' in html
+    assert "esperando tu pago" in html
+    assert f'<a class="pending-link" href="/pedido/{number}/">Pedido por pagar</a>' in html
+
+
+def test_the_header_stops_pointing_at_an_order_once_it_is_paid(shopper, plans):
+    order_page = shopper.buy(plans["generated"])
+
+    html = shopper.page(order_page)
+
+    assert "pending-link" not in html
+    assert "Pedidos que te esperan" not in shopper.page("/carrito/")
+
+
+def test_a_paid_order_page_has_copy_buttons_a_download_and_a_receipt(shopper, plans):
+    order_page = shopper.buy(plans["generated"], 2)
+
+    html = shopper.page(order_page)
+
+    keys = Shopper.keys_in(html)
+    assert len(keys) == 2
+    # Each group is unbreakable, the whole key is selected with one tap, and the copy
+    # buttons stay hidden until the store's script shows them.
+    first_groups = "-<wbr>".join(f"<span>{group}</span>" for group in keys[0].split("-"))
+    assert first_groups in html
+    assert html.count('class="secondary copy-key"') == 2 and 'data-copied="¡Copiada!" hidden' in html
+    assert "Toca una clave una vez para seleccionarla entera" in html
+    assert re.search(r'<script src="/static/js/store\.js[^"]*" defer></script>', html)
+    assert f'href="{order_page}claves.txt" download' in html
+    assert "Imprimir el recibo" in html
+    assert "Pago de prueba (sandbox)" in html and "ana@example.com" in html
+    assert "Calle 23 n.º 1000, Vedado, La Habana" in html  # the store's details
+
+
+def test_the_keys_download_is_a_private_text_file_for_the_buyer_only(
+    shopper, stranger, plans
+):
+    order_page = shopper.buy(plans["generated"], 2)
+    keys = Shopper.keys_in(shopper.page(order_page))
+    number = order_number(shopper)
+
+    response = shopper.client.get(f"/pedido/{number}/claves.txt")
+    theirs = stranger.client.get(f"/pedido/{number}/claves.txt")
+
+    text = response.get_data(as_text=True)
+    assert response.mimetype == "text/plain" and response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="claves-{number}.txt"'
+    )
+    assert all(key in text.splitlines() or f"{key}  (" in text for key in keys)
+    assert f"Pedido {number}" in text and "Almiquí Hogar — 1 año · 1 PC" in text
+    assert theirs.status_code == 404
+
+
+def test_the_emailed_keys_link_opens_for_its_token_then_drops_it(app, shopper_for, shopper, plans):
+    shopper.buy(plans["generated"])
+    number = order_number(shopper)
+    with app.app_context():
+        from store.orders.services import keys_file_link
+
+        link = keys_file_link(db.session.scalar(sa.select(Order)))
+    elsewhere = shopper_for(app)
+
+    first = elsewhere.client.get(link.removeprefix("http://127.0.0.1:5000"))
+
+    assert first.headers["Location"] == f"/pedido/{number}/claves.txt"
+    assert elsewhere.client.get(first.headers["Location"]).status_code == 200
+
+
+def test_the_pending_order_page_says_until_when_in_words(shopper, plans):
+    shopper.add(plans["generated"])
+    shopper.check_out()
+
+    html = shopper.page(f"/pedido/{order_number(shopper)}/")
+
+    assert re.search(
+        r"Guardamos el pedido hasta las \d{1,2}:\d\d del \d{1,2} de [a-z]+ de \d{4}\.", html
+    )
