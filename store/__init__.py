@@ -14,6 +14,7 @@ from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.resources import default_instance_path, resource_dir
+from store.static_files import register_static_files
 from store.urls import MAX_REDIRECT_LENGTH
 from store.vault import vault_from_config
 
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_areas(app)
     register_errorhandlers(app)
     register_templating(app)
+    register_static_files(app)
     register_commands(app)
     register_request_guards(app)
     register_security_headers(app)
@@ -157,6 +159,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # Pages are translated from the session cookie or Accept-Language.
-        response.vary.update(("Accept-Language", "Cookie"))
+        # Pages are translated from the session cookie or Accept-Language. A static file
+        # is the same for everyone: varying it by cookie would make browsers fetch it
+        # again whenever the session changes (its error page is translated, so it varies).
+        if request.endpoint != "static" or response.status_code >= 400:
+            response.vary.update(("Accept-Language", "Cookie"))
         return response

@@ -258,6 +258,12 @@ class Shopper:
     def answer_gateway(self, gateway: str, decision: str = "approved"):
         return self.client.post(gateway, data={"decision": decision})
 
+    def place_unpaid(self, plan_id, quantity: int = 1) -> tuple[str, str]:
+        """Add and check out without answering the gateway; return (order number, gateway)."""
+        self.add(plan_id, quantity)
+        gateway = self.check_out().headers["Location"]
+        return re.search(r"Pedido (A-[0-9A-Z-]+)", self.page(gateway))[1], gateway
+
     def buy(self, plan_id, quantity: int = 1, decision: str = "approved") -> str:
         """Add, check out and answer on the sandbox gateway; return the order page's address."""
         self.add(plan_id, quantity)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from store.catalogue.demo import seed_demo_catalogue
 from store.catalogue.models import Fulfilment
 from store.extensions import db
 from tests.factories import make_pool, make_product
@@ -12,6 +13,13 @@ from tests.factories import make_pool, make_product
 @pytest.fixture
 def app(make_app):
     return make_app(STORE_MAIL_TRANSPORT="memory")
+
+
+@pytest.fixture
+def demo(app) -> None:
+    """The demo catalogue of ``flask store seed-demo``: seven products, fifteen plans."""
+    with app.app_context():
+        seed_demo_catalogue()
 
 
 @pytest.fixture

@@ -8,18 +8,11 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from store.catalogue.demo import seed_demo_catalogue
 from store.catalogue.models import Audience, Platform, Product
 from store.extensions import db
 from tests.factories import make_product
 
 PAGE_BUDGET_BYTES = 60 * 1024
-
-
-@pytest.fixture
-def demo(app):
-    with app.app_context():
-        seed_demo_catalogue()
 
 
 class AssetCollector(HTMLParser):

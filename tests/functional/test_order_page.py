@@ -17,13 +17,6 @@ from store.payments.registry import enabled_providers
 from tests.conftest import Shopper
 
 
-def pending_order(shopper, plan_id: int) -> tuple[str, str]:
-    """Check out without answering the gateway; return (order number, gateway address)."""
-    shopper.add(plan_id)
-    gateway = shopper.check_out().headers["Location"]
-    return re.search(r"Pedido (A-[0-9A-Z-]+)", shopper.page(gateway))[1], gateway
-
-
 def overdue(app) -> None:
     with app.app_context():
         db.session.scalar(sa.select(Order)).expires_at = utcnow() - timedelta(minutes=1)
@@ -33,7 +26,7 @@ def overdue(app) -> None:
 def test_a_pending_order_says_so_and_paying_again_resumes_the_same_payment(
     shopper, plans, count
 ):
-    number, gateway = pending_order(shopper, plans["generated"])
+    number, gateway = shopper.place_unpaid(plans["generated"])
 
     html = shopper.page(f"/pedido/{number}/")
     again = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
@@ -46,7 +39,7 @@ def test_a_pending_order_says_so_and_paying_again_resumes_the_same_payment(
 def test_an_overdue_order_reads_as_expired_and_the_sweep_frees_its_keys(
     app, shopper, plans, count
 ):
-    number, _gateway = pending_order(shopper, plans["pool"])
+    number, _gateway = shopper.place_unpaid(plans["pool"])
     overdue(app)
 
     html = shopper.page(f"/pedido/{number}/")
@@ -69,7 +62,7 @@ def test_an_overdue_order_reads_as_expired_and_the_sweep_frees_its_keys(
 def test_a_paid_notification_over_http_after_expiry_still_delivers_the_keys(
     app, client, shopper, plans
 ):
-    number, gateway = pending_order(shopper, plans["pool"])
+    number, gateway = shopper.place_unpaid(plans["pool"])
     overdue(app)
     with app.app_context():
         expire_orders()  # releases the reserved key
@@ -89,7 +82,7 @@ def test_a_paid_notification_over_http_after_expiry_still_delivers_the_keys(
 def test_someone_else_answering_the_gateway_is_sent_to_a_page_they_cannot_open(
     shopper, stranger, plans
 ):
-    number, gateway = pending_order(shopper, plans["generated"])
+    number, gateway = shopper.place_unpaid(plans["generated"])
     shopper.answer_gateway(gateway)
 
     replay = stranger.answer_gateway(gateway)

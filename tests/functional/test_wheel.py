@@ -7,6 +7,7 @@ cache) and runs the store from there, outside the checkout, as an operator would
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -34,19 +35,22 @@ app = create_app()
 client = app.test_client()
 home = client.get("/").get_data(as_text=True)
 product_path = re.search(r'href="(/productos/[^/"]+/)"', home).group(1)
+css_url = re.search(r'<link rel="stylesheet" href="([^"]+)"', home).group(1)
 pages = {
     "home": client.get("/"),
     "product": client.get(product_path),
     "missing": client.get("/no-existe/"),
-    "css": client.get("/static/css/store.css"),
+    "css": client.get(css_url),
 }
 print(json.dumps({
     "folders": [
         store.__file__, app.template_folder, app.static_folder,
         app.extensions["migrate"].directory,
     ],
+    "css_url": css_url,
     "pages": {
-        name: {"status": page.status_code, "text": page.get_data(as_text=True)}
+        name: {"status": page.status_code, "text": page.get_data(as_text=True),
+               "cache": page.headers.get("Cache-Control")}
         for name, page in pages.items()
     },
 }))
@@ -178,3 +182,8 @@ def test_the_installed_wheel_migrates_seeds_and_serves_spanish_pages_outside_the
     assert pages["missing"]["status"] == 404
     assert "Página no encontrada" in pages["missing"]["text"]
     assert pages["css"]["status"] == 200
+
+    # And the stylesheet's URL carries the hash of the installed file, cached for a year
+    css_hash = hashlib.sha256((ROOT / "static" / "css" / "store.css").read_bytes()).hexdigest()
+    assert visit["css_url"] == f"/static/css/store.css?v={css_hash[:12]}"
+    assert pages["css"]["cache"] == "public, max-age=31536000, immutable"
