@@ -44,6 +44,15 @@ def order_fulfilled(shopper, plan_id: int) -> str:
     return shopper.buy(plan_id)
 
 
+def order_declined(shopper, plan_id: int) -> str:
+    return shopper.buy(plan_id, decision="declined")
+
+
+def emptying_the_cart(shopper, plan_id: int) -> str:
+    shopper.add(plan_id)
+    return "/carrito/vaciar"
+
+
 # (a path, or a function of the shopper and a demo plan's id that takes the shopper there
 # and returns the path; the status the page answers; a text that shows it is that page)
 STOREFRONT_PAGES = [
@@ -55,7 +64,12 @@ STOREFRONT_PAGES = [
     pytest.param(checkout_form, 200, 'name="checkout_token"', id="checkout form"),
     pytest.param(order_waiting_for_payment, 200, "Esperando tu pago", id="order pending"),
     pytest.param(order_fulfilled, 200, 'class="licence-key"', id="order fulfilled with keys"),
+    pytest.param(order_declined, 200, "Volver a pagar", id="order declined"),
+    pytest.param(emptying_the_cart, 200, "¿Vaciar el carrito?", id="empty the cart?"),
     pytest.param("/terminos", 200, "<h1>Condiciones de venta</h1>", id="terms"),
+    pytest.param("/devoluciones", 200, "<h1>Política de devoluciones</h1>", id="refunds"),
+    pytest.param("/quienes-somos", 200, "<h1>Quiénes somos</h1>", id="about us"),
+    pytest.param("/formas-de-pago", 200, "<h1>Formas de pago</h1>", id="payment methods"),
     pytest.param("/no-existe/", 404, "Página no encontrada", id="not found"),
 ]
 
