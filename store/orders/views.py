@@ -11,14 +11,13 @@ one request only and never in the browser's history, bookmarks or Referer header
 from __future__ import annotations
 
 from flask import has_request_context, make_response, redirect, render_template, request, url_for
-
 from flask_babel import gettext as _
 
 from store.dbtypes import utcnow
 from store.orders import bp
 from store.orders.models import Order, OrderStatus
-from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
 from store.orders.messages import status_message
+from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
 from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
 
