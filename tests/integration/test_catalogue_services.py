@@ -226,3 +226,16 @@ def test_demo_catalogue_only_if_empty_leaves_an_existing_catalogue_alone():
 
     assert result.skipped
     assert db.session.scalars(sa.select(Product.slug)).all() == ["mine"]
+
+
+def test_demo_catalogue_recommends_at_most_one_new_plan_per_product():
+    seed_demo_catalogue()
+
+    recommended = db.session.execute(
+        sa.select(Product.slug, Plan.sku, Plan.kind).join(Plan.product)
+        .where(Plan.is_recommended.is_(True))
+    ).all()
+
+    assert sorted(sku for _, sku, _ in recommended) == ["AF-2A-5D", "AH-2A-1PC", "AM-1A-1D"]
+    assert len({slug for slug, _, _ in recommended}) == len(recommended)
+    assert {kind for _, _, kind in recommended} == {PlanKind.NEW}
