@@ -72,6 +72,27 @@ def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_databas
     assert 'href="/caja/">Pagar</a>' in html
 
 
+@pytest.mark.parametrize(
+    ("next_url", "location"),
+    [
+        ("/productos/hogar/?q=a%20b", "/productos/hogar/?q=a%20b"),
+        ("https://evil.example/", "/carrito/"),
+        ("//evil.example/", "/carrito/"),
+        ("/\\evil.example", "/carrito/"),
+        ("javascript:x", "/carrito/"),
+        ("", "/carrito/"),
+    ],
+)
+def test_a_refused_addition_goes_back_only_to_a_page_of_this_site(
+    shopper, plans, next_url, location
+):
+    response = shopper.add("", 1, next=next_url)
+
+    assert response.headers["Location"] == location
+    assert shopper.flashes(path=location) == ["Elige un plan."]
+    assert session_state(shopper)[0] == {}
+
+
 def test_the_header_counts_every_item_in_the_cart_on_every_page(shopper, plans):
     shopper.add(plans["one_year"], 2)
     shopper.add(plans["two_years"], 1)
