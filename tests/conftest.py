@@ -239,6 +239,32 @@ class Shopper:
             "/carrito/anadir", data={"plan_id": plan_id, "quantity": quantity, **extra}
         )
 
+    CHOOSER = re.compile(
+        r'<form class="plan-chooser" method="post" action="([^"]*)">(.*?)</form>', re.S
+    )
+
+    def choose_plan(self, path: str, plan_id="preselected", quantity=None):
+        """Send the plan chooser of the product page at ``path``, as a browser does.
+
+        The page's hidden fields go too. ``plan_id`` is one of the page's options (by default
+        the one the page preselects; None sends no choice); ``quantity`` is typed into the
+        box (by default its value is left as the page shows it).
+        """
+        found = self.CHOOSER.search(self.page(path))
+        assert found, f"{path} shows no plan chooser"
+        action, form = unescape(found[1]), found[2]
+        data = {name: unescape(value) for name, value in
+                re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form)}
+        offered = re.findall(r'<input type="radio" name="plan_id" value="(\d+)"( checked)?', form)
+        if plan_id == "preselected":
+            (plan_id,) = [value for value, checked in offered if checked]
+        if plan_id is not None:
+            assert str(plan_id) in [value for value, _ in offered], f"{path} offers no {plan_id}"
+            data["plan_id"] = str(plan_id)
+        shown = re.search(r'<input id="quantity" name="quantity" [^>]*value="(\d+)"', form)[1]
+        data["quantity"] = shown if quantity is None else str(quantity)
+        return self.client.post(action, data=data)
+
     def session(self) -> dict:
         with self.client.session_transaction() as session:
             return dict(session)

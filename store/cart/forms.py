@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 from wtforms.validators import InputRequired, NumberRange
 
 from store.forms import WholeNumberField
+from store.urls import safe_local_path
 
 MAX_ID = 2**31 - 1
 
@@ -26,3 +28,13 @@ class QuantityForm(PlanForm):
             NumberRange(min=1, message=_l("The quantity must be a whole number of at least 1.")),
         ],
     )
+
+
+class AddForm(QuantityForm):
+    """Adding from a product page, which names itself in ``next``: a refusal goes back there."""
+
+    next = HiddenField()
+
+    def safe_next(self) -> str | None:
+        """Return ``next`` only when it is a short path on this site (no open redirect)."""
+        return safe_local_path(self.next.data)

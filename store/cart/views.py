@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from store.cart import bp, services
-from store.cart.forms import PlanForm, QuantityForm
+from store.cart.forms import AddForm, PlanForm, QuantityForm
 from store.cart.services import CartError
 from store.dbtypes import utcnow
 from store.forms import first_error
@@ -50,13 +50,15 @@ def show():
 
 @bp.post("/carrito/anadir")
 def add():
-    form = QuantityForm()
+    form = AddForm()
     added = _apply(form, lambda cart: services.add(
         cart, form.plan_id.data, form.quantity.data, max_quantity=_max_quantity(),
         max_lines=current_app.config["STORE_CART_MAX_LINES"],
     ))
-    if added:
-        flash(_("Added to your cart."), "success")
+    if not added:
+        # Back to the product page, where the buyer can choose again, when it sent us here.
+        return redirect(form.safe_next() or url_for("cart.show"))
+    flash(_("Added to your cart."), "success")
     return redirect(url_for("cart.show"))
 
 

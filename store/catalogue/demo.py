@@ -7,6 +7,7 @@ invented for the demo and resemble no real company.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -16,8 +17,20 @@ from store.unit_of_work import use_case
 
 YEAR, TWO_YEARS, HALF_YEAR = 365, 730, 180
 
+
+class DemoPlan(NamedTuple):
+    """A plan of the demo catalogue; ``recommended`` marks the plan its product page suggests."""
+
+    sku: str
+    name: str
+    days: int
+    seats: int
+    price: int  # centavos
+    kind: PlanKind = PlanKind.NEW
+    recommended: bool = False
+
+
 # (slug, name, platform, audience, featured, summary, description, plans)
-# plan: (sku, name, days, seats, price in centavos, kind)
 DEMO_PRODUCTS = [
     (
         "almiqui-antivirus-hogar", "Almiquí Antivirus Hogar", Platform.WINDOWS, Audience.HOME, True,
@@ -27,10 +40,10 @@ DEMO_PRODUCTS = [
         "son pequeñas y se pueden programar para las horas de datos más baratos. Incluye "
         "protección contra ransomware y un modo silencioso para juegos.",
         [
-            ("AH-1A-1PC", "1 año · 1 PC", YEAR, 1, 5000, PlanKind.NEW),
-            ("AH-1A-3PC", "1 año · 3 PC", YEAR, 3, 12000, PlanKind.NEW),
-            ("AH-2A-1PC", "2 años · 1 PC", TWO_YEARS, 1, 9000, PlanKind.NEW),
-            ("AH-R-1A-1PC", "Renovación · 1 año · 1 PC", YEAR, 1, 4000, PlanKind.RENEWAL),
+            DemoPlan("AH-1A-1PC", "1 año · 1 PC", YEAR, 1, 5000),
+            DemoPlan("AH-1A-3PC", "1 año · 3 PC", YEAR, 3, 12000),
+            DemoPlan("AH-2A-1PC", "2 años · 1 PC", TWO_YEARS, 1, 9000, recommended=True),
+            DemoPlan("AH-R-1A-1PC", "Renovación · 1 año · 1 PC", YEAR, 1, 4000, PlanKind.RENEWAL),
         ],
     ),
     (
@@ -39,9 +52,12 @@ DEMO_PRODUCTS = [
         "Protege computadoras, laptops y teléfonos de la familia con una sola clave. Control "
         "parental, protección de compras en línea y localización del teléfono perdido.",
         [
-            ("AF-1A-5D", "1 año · 5 dispositivos", YEAR, 5, 25000, PlanKind.NEW),
-            ("AF-2A-5D", "2 años · 5 dispositivos", TWO_YEARS, 5, 45000, PlanKind.NEW),
-            ("AF-R-1A-5D", "Renovación · 1 año · 5 dispositivos", YEAR, 5, 20000, PlanKind.RENEWAL),
+            DemoPlan("AF-1A-5D", "1 año · 5 dispositivos", YEAR, 5, 25000),
+            DemoPlan("AF-2A-5D", "2 años · 5 dispositivos", TWO_YEARS, 5, 45000, recommended=True),
+            DemoPlan(
+                "AF-R-1A-5D", "Renovación · 1 año · 5 dispositivos", YEAR, 5, 20000,
+                PlanKind.RENEWAL,
+            ),
         ],
     ),
     (
@@ -50,8 +66,8 @@ DEMO_PRODUCTS = [
         "Pensado para teléfonos con poca memoria y datos móviles caros: la base de firmas se "
         "actualiza por partes y el análisis corre mientras el teléfono carga.",
         [
-            ("AM-6M-1D", "6 meses · 1 teléfono", HALF_YEAR, 1, 1800, PlanKind.NEW),
-            ("AM-1A-1D", "1 año · 1 teléfono", YEAR, 1, 3000, PlanKind.NEW),
+            DemoPlan("AM-6M-1D", "6 meses · 1 teléfono", HALF_YEAR, 1, 1800),
+            DemoPlan("AM-1A-1D", "1 año · 1 teléfono", YEAR, 1, 3000, recommended=True),
         ],
     ),
     (
@@ -59,7 +75,7 @@ DEMO_PRODUCTS = [
         "Protección discreta para macOS que no ralentiza tu equipo.",
         "Detecta programas maliciosos para macOS y los de Windows que llegan por correo o "
         "memorias USB, para que no pasen a otros equipos.",
-        [("AX-1A-1M", "1 año · 1 Mac", YEAR, 1, 6000, PlanKind.NEW)],
+        [DemoPlan("AX-1A-1M", "1 año · 1 Mac", YEAR, 1, 6000)],
     ),
     (
         "almiqui-servidor-linux", "Almiquí Servidor Linux", Platform.LINUX, Audience.BUSINESS, False,
@@ -67,8 +83,10 @@ DEMO_PRODUCTS = [
         "Se integra con servidores de correo y carpetas compartidas, y se administra desde la "
         "línea de comandos. Consume poca memoria y funciona sin conexión permanente.",
         [
-            ("AL-1A-1S", "1 año · 1 servidor", YEAR, 1, 15000, PlanKind.NEW),
-            ("AL-R-1A-1S", "Renovación · 1 año · 1 servidor", YEAR, 1, 12000, PlanKind.RENEWAL),
+            DemoPlan("AL-1A-1S", "1 año · 1 servidor", YEAR, 1, 15000),
+            DemoPlan(
+                "AL-R-1A-1S", "Renovación · 1 año · 1 servidor", YEAR, 1, 12000, PlanKind.RENEWAL
+            ),
         ],
     ),
     (
@@ -77,8 +95,8 @@ DEMO_PRODUCTS = [
         "Licencias por estación de trabajo, políticas comunes para toda la red, informes de "
         "amenazas y actualizaciones desde un servidor local para ahorrar ancho de banda.",
         [
-            ("AE-1A-1WS", "1 año · 1 estación de trabajo", YEAR, 1, 7000, PlanKind.NEW),
-            ("AE-1A-10WS", "1 año · 10 estaciones de trabajo", YEAR, 10, 60000, PlanKind.NEW),
+            DemoPlan("AE-1A-1WS", "1 año · 1 estación de trabajo", YEAR, 1, 7000),
+            DemoPlan("AE-1A-10WS", "1 año · 10 estaciones de trabajo", YEAR, 10, 60000),
         ],
     ),
     (
@@ -86,7 +104,7 @@ DEMO_PRODUCTS = [
         "Filtro de correo y navegación para pequeñas empresas, en todos sus equipos.",
         "Bloquea adjuntos maliciosos y sitios de suplantación antes de que lleguen a los "
         "usuarios. Para negocios de hasta 25 personas.",
-        [("AW-1A-25U", "1 año · 25 usuarios", YEAR, 25, 150000, PlanKind.NEW)],
+        [DemoPlan("AW-1A-25U", "1 año · 25 usuarios", YEAR, 25, 150000)],
     ),
 ]
 
@@ -128,13 +146,14 @@ def _add_missing(only_if_empty: bool) -> SeedResult:
             )
             db.session.add(product)
             products_added += 1
-        for position, (sku, plan_name, days, seats, price, kind) in enumerate(plans):
-            if sku in skus:
+        for position, plan in enumerate(plans):
+            if plan.sku in skus:
                 continue
             product.plans.append(
                 Plan(
-                    sku=sku, name=plan_name, duration_days=days, seats=seats, price_minor=price,
-                    currency="CUP", kind=kind, fulfilment=Fulfilment.GENERATED,
+                    sku=plan.sku, name=plan.name, duration_days=plan.days, seats=plan.seats,
+                    price_minor=plan.price, currency="CUP", kind=plan.kind,
+                    fulfilment=Fulfilment.GENERATED, is_recommended=plan.recommended,
                     sort_order=position * 10,
                 )
             )

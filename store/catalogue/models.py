@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +130,8 @@ class Plan(db.Model):
     )
     kind: Mapped[PlanKind] = mapped_column(db_enum(PlanKind, "plan_kind"), default=PlanKind.NEW)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The plan the product page highlights and preselects (set by the admin).
+    is_recommended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     # Pool plans: staff are warned when fewer keys than this are available.
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10, server_default="10")

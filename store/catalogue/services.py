@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, select
 
 from store.catalogue.models import Audience, Plan, PlanKind, Platform, Product, fold_for_search
+from store.catalogue.pricing import DAYS_PER_YEAR, price_per_year, saving
 from store.errors import NotFound
 from store.extensions import db
 from store.money import Money
@@ -56,6 +57,30 @@ class ProductView:
 
 
 @dataclass(frozen=True)
+class PlanOffer:
+    """A plan as the product page offers it, compared with the product's one-year plan."""
+
+    plan: Plan
+    per_year: Money | None  # None for a one-year plan: its price is the price per year
+    saving: Money | None  # against the one-year plan of the same kind and seats
+    recommended: bool = False
+
+
+@dataclass(frozen=True)
+class ProductDetail(ProductView):
+    """A product page: its plans and their offers, new licences apart from renewals."""
+
+    new: list[PlanOffer] = field(default_factory=list)
+    renewals: list[PlanOffer] = field(default_factory=list)
+
+    @property
+    def preselected(self) -> PlanOffer | None:
+        """The recommended plan, else the first new licence, else the first renewal."""
+        offers = self.new + self.renewals
+        return next((o for o in offers if o.recommended), offers[0] if offers else None)
+
+
+@dataclass(frozen=True)
 class ProductPage:
     items: list[ProductView]
     page: int
@@ -96,6 +121,36 @@ def _with_plans(products: list[Product]) -> list[ProductView]:
     return [ProductView(product, by_product[product.id]) for product in products]
 
 
+def plan_offers(plans: list[Plan]) -> list[PlanOffer]:
+    """Offer each plan with its price per year and its saving; recommend at most one.
+
+    A plan's saving is against the cheapest one-year plan of the same kind and seats. The
+    recommended plan is the first one marked so, a new licence before a renewal. Reads only
+    the plans given: no query.
+    """
+    one_year: dict[tuple[PlanKind, int], Money] = {}
+    for plan in plans:
+        if plan.duration_days == DAYS_PER_YEAR:
+            key = (plan.kind, plan.seats)
+            one_year[key] = min(one_year.get(key, plan.price), plan.price)
+    marked = [plan for plan in plans if plan.is_recommended]
+    recommended = min(marked, key=lambda plan: plan.kind != PlanKind.NEW, default=None)
+    return [_offer(plan, one_year.get((plan.kind, plan.seats)), plan is recommended)
+            for plan in plans]
+
+
+def _offer(plan: Plan, one_year_price: Money | None, recommended: bool) -> PlanOffer:
+    yearly = plan.duration_days == DAYS_PER_YEAR
+    return PlanOffer(
+        plan=plan,
+        per_year=None if yearly else price_per_year(plan.price, plan.duration_days),
+        saving=None if one_year_price is None else saving(
+            plan.price, plan.duration_days, one_year_price=one_year_price
+        ),
+        recommended=recommended,
+    )
+
+
 def list_products(filters: ProductFilter, *, page: int = 1, per_page: int = 12) -> ProductPage:
     """Return one page of products on sale that match ``filters``.
 
@@ -131,15 +186,23 @@ def featured_products(limit: int = 6) -> list[ProductView]:
     return _with_plans(list(db.session.scalars(query.limit(limit))))
 
 
-def get_product(slug: str) -> ProductView:
-    """Return the product on sale at ``slug`` with its active plans.
+def get_product(slug: str) -> ProductDetail:
+    """Return the product on sale at ``slug`` with its active plans and how each is offered.
 
-    Raises NotFound for an unknown slug, an inactive product or one with no active plan.
+    Two queries whatever the number of plans. Raises NotFound for an unknown slug, an
+    inactive product or one with no active plan.
     """
     product = None
     if SLUG.fullmatch(slug):
         product = db.session.scalar(_on_sale().where(Product.slug == slug))
     if product is None:
         raise NotFound(_l("This product does not exist or is no longer on sale."))
-    return _with_plans([product])[0]
+    plans = _with_plans([product])[0].plans
+    offers = plan_offers(plans)
+    return ProductDetail(
+        product,
+        plans,
+        new=[offer for offer in offers if offer.plan.kind == PlanKind.NEW],
+        renewals=[offer for offer in offers if offer.plan.kind == PlanKind.RENEWAL],
+    )
 

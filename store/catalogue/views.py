@@ -27,4 +27,7 @@ def product_list():
 @bp.get("/productos/<slug>/")
 def product_detail(slug: str):
     view = services.get_product(slug)
-    return render_template("catalogue/product.html", view=view, product=view.product)
+    return render_template(
+        "catalogue/product.html", view=view, product=view.product,
+        max_quantity=current_app.config["STORE_CART_MAX_QUANTITY"],
+    )

@@ -44,10 +44,13 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     assert page.title() == "Almiquí Antivirus Hogar · Tienda Almiquí"
     screenshots(page, "product")
 
-    plan_header = page.get_by_role("rowheader", name="1 año · 1 PC", exact=True)
-    row = page.get_by_role("row").filter(has=plan_header)
-    assert "50.00 CUP" in row.inner_text()
-    row.get_by_role("button", name="Añadir al carrito").click()
+    new = page.get_by_role("group", name="Licencia nueva")
+    one_year = new.locator("label").filter(
+        has=page.get_by_role("radio", name="1 año · 1 dispositivo")
+    )
+    assert "50.00 CUP" in one_year.inner_text()
+    one_year.get_by_role("radio").check()
+    page.get_by_role("button", name="Añadir al carrito").click()
     expect(page).to_have_url(re.compile(r"/carrito/$"))
     expect(page.get_by_text("Añadido a tu carrito.")).to_be_visible()
     assert page.locator(".cart-count").inner_text() == "1"

@@ -55,12 +55,7 @@ def set_price(app, plan_id: int, price_minor: int) -> None:
 def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_database_price(
     shopper, plans
 ):
-    html = shopper.client.get("/productos/hogar/").get_data(as_text=True)
-    row = re.search(r"<span>1 año · 1 PC</span>.*?</tr>", html, re.S)[0]
-    action = re.search(r'<form method="post" action="([^"]+)">', row)[1]
-    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', row))
-
-    response = shopper.client.post(action, data=fields)
+    response = shopper.choose_plan("/productos/hogar/", plans["one_year"])
 
     assert response.status_code == 302 and response.headers["Location"] == "/carrito/"
     assert session_state(shopper)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
@@ -70,6 +65,89 @@ def test_adding_a_plan_from_its_product_page_shows_it_in_the_cart_at_the_databas
     assert line in text(html)
     assert "Total 50.00 CUP" in text(html)
     assert 'href="/caja/">Pagar</a>' in html
+
+
+def test_choosing_a_plan_and_a_quantity_of_3_on_the_product_page_puts_3_of_it_in_the_cart(
+    shopper, plans
+):
+    response = shopper.choose_plan("/productos/hogar/", plans["two_years"], quantity=3)
+
+    assert response.headers["Location"] == "/carrito/"
+    assert session_state(shopper)[0] == {str(plans["two_years"]): {"q": 3, "p": 9000}}
+    html = shopper.page("/carrito/")
+    assert "Almiquí Hogar — 2 años · 1 PC 90.00 CUP Cantidad Actualizar 270.00 CUP" in text(html)
+    assert 'value="3"' in html and "Total 270.00 CUP" in text(html)
+    assert '<span class="cart-count" aria-label="3 artículos">3</span>' in html
+
+
+def test_the_product_page_adds_one_of_its_preselected_plan_when_nothing_is_changed(
+    shopper, plans
+):
+    shopper.choose_plan("/productos/hogar/")
+
+    # No plan is recommended here, so the first new plan is the one chosen.
+    assert session_state(shopper)[0] == {str(plans["one_year"]): {"q": 1, "p": 5000}}
+
+
+@pytest.mark.parametrize(
+    ("plan", "quantity", "message"),
+    [
+        (None, 1, "Elige un plan."),
+        ("one_year", 51, QUANTITY_1_TO_50),
+        ("one_year", 0, QUANTITY_AT_LEAST_1),
+        ("one_year", "", "Escribe cuántas quieres."),
+    ],
+    ids=["no plan chosen", "too many", "none", "no quantity"],
+)
+def test_a_refused_choice_goes_back_to_the_product_page_with_the_reason_and_changes_nothing(
+    shopper, plans, plan, quantity, message
+):
+    shopper.add(plans["two_years"])
+    shopper.page("/carrito/")  # shows (and so clears) the "added" message
+    before = session_state(shopper)
+
+    response = shopper.choose_plan(
+        "/productos/hogar/", plan and plans[plan], quantity=quantity
+    )
+
+    assert response.headers["Location"] == "/productos/hogar/"
+    assert session_state(shopper) == before
+    html = shopper.page("/productos/hogar/")
+    assert shopper.flashes_in(html) == [message] and shopper.flashes_in(html, "success") == []
+
+
+@pytest.mark.parametrize(
+    ("next_url", "location"),
+    [
+        ("/productos/hogar/?q=a%20b", "/productos/hogar/?q=a%20b"),
+        ("https://evil.example/", "/carrito/"),
+        ("//evil.example/", "/carrito/"),
+        ("/\\evil.example", "/carrito/"),
+        ("javascript:x", "/carrito/"),
+        ("", "/carrito/"),
+    ],
+)
+def test_a_refused_addition_goes_back_only_to_a_page_of_this_site(
+    shopper, plans, next_url, location
+):
+    response = shopper.add("", 1, next=next_url)
+
+    assert response.headers["Location"] == location
+    assert shopper.flashes(path=location) == ["Elige un plan."]
+    assert session_state(shopper)[0] == {}
+
+
+def test_the_plan_chooser_carries_its_csrf_token(csrf_app, shopper_for):
+    with csrf_app.app_context():
+        product = make_product(slug="hogar")
+        db.session.commit()
+        plan_id = product.plans[0].id
+    shopper = shopper_for(csrf_app)
+
+    response = shopper.choose_plan("/productos/hogar/", plan_id, quantity=2)
+
+    assert response.headers["Location"] == "/carrito/"
+    assert session_state(shopper)[0] == {str(plan_id): {"q": 2, "p": 5000}}
 
 
 def test_the_header_counts_every_item_in_the_cart_on_every_page(shopper, plans):

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from store.catalogue.models import Audience, Platform, Product
+from store.catalogue.models import Audience, Plan, PlanKind, Platform, Product
 from store.extensions import db
 from tests.factories import make_product
 
@@ -209,8 +209,9 @@ def test_catalogue_texts_are_marked_spanish_on_english_pages(client):
     ).get_data(as_text=True)
     spanish = client.get("/productos/almiqui-movil/").get_data(as_text=True)
     assert '<h1 lang="es">Almiquí Móvil</h1>' in english
-    assert '<span lang="es">6 meses · 1 teléfono</span>' in english
-    assert "<h1>Almiquí Móvil</h1>" in spanish
+    assert '<p class="lead" lang="es">Antivirus ligero para Android' in english
+    assert '<p lang="es">Pensado para teléfonos' in english
+    assert "<h1>Almiquí Móvil</h1>" in spanish and "<p>Pensado para teléfonos" in spanish
 
 
 @pytest.mark.usefixtures("demo")
@@ -239,8 +240,55 @@ def test_the_product_list_runs_the_same_number_of_queries_for_5_and_200_products
     assert queries_for(200) == with_5
 
 
+class PlanOptions(HTMLParser):
+    """The plan chooser's options: their group, radio, classes and visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[dict] = []
+        self.legend = ""
+        self._in_legend = self._in_label = False
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "legend":
+            self._in_legend, self.legend = True, ""
+        elif tag == "label" and "plan-option" in attrs.get("class", ""):
+            self._in_label = True
+            self.options.append({"group": self.legend, "classes": attrs["class"].split(),
+                                 "text": ""})
+        elif tag == "input" and self._in_label:
+            self.options[-1].update(plan_id=int(attrs["value"]), checked="checked" in attrs,
+                                    required="required" in attrs, type=attrs["type"])
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "legend":
+            self._in_legend = False
+        elif tag == "label" and self._in_label:
+            self._in_label = False
+            self.options[-1]["text"] = " ".join(self.options[-1]["text"].split())
+
+    def handle_data(self, data) -> None:
+        if self._in_legend:
+            self.legend += data.strip()
+        elif self._in_label:
+            self.options[-1]["text"] += data
+
+
+def plan_options(html: str) -> list[dict]:
+    parser = PlanOptions()
+    parser.feed(html)
+    return parser.options
+
+
+def plan_ids(app, *skus: str) -> list[int]:
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(Plan.sku, Plan.id).where(Plan.sku.in_(skus))).all())
+    return [ids[sku] for sku in skus]
+
+
 @pytest.mark.usefixtures("demo")
-def test_product_page_shows_plans_with_duration_devices_and_price(client):
+def test_product_page_shows_each_plan_once_with_its_terms_price_per_year_and_saving(client):
     response = client.get("/productos/almiqui-antivirus-hogar/")
     html = response.get_data(as_text=True)
     page = parse(html)
@@ -248,9 +296,105 @@ def test_product_page_shows_plans_with_duration_devices_and_price(client):
     assert response.status_code == 200
     assert title_of(html) == "Almiquí Antivirus Hogar · Tienda Almiquí"
     assert page.meta["description"].startswith("Protección esencial para tu PC")
-    row = re.search(r"<th scope=\"row\"><span>1 año · 1 PC</span></th>(.*?)</tr>", html, re.S)[1]
-    assert "1 año" in row and "1 dispositivo" in row and "50.00 CUP" in row
-    assert "2 años" in html and "3 dispositivos" in html and "Renovación" in html
+    assert [(o["group"], o["text"]) for o in plan_options(html)] == [
+        ("Licencia nueva", "1 año · 1 dispositivo 50.00 CUP"),
+        ("Licencia nueva", "1 año · 3 dispositivos 120.00 CUP"),
+        ("Licencia nueva",
+         "2 años · 1 dispositivo Recomendado 90.00 CUP 45.00 CUP al año · ahorras 10.00 CUP"),
+        ("Renovación", "1 año · 1 dispositivo 40.00 CUP"),
+    ]
+    # The plans' names say again what their terms say; they are not shown.
+    assert "1 año · 1 PC" not in html and "Renovación · 1 año" not in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_shorter_plan_shows_its_price_per_year_but_no_saving(client):
+    html = client.get("/productos/almiqui-movil/").get_data(as_text=True)
+
+    assert [o["text"] for o in plan_options(html)] == [
+        "6 meses · 1 dispositivo 18.00 CUP 36.50 CUP al año",
+        "1 año · 1 dispositivo Recomendado 30.00 CUP",
+    ]
+    assert "ahorras" not in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_recommended_plan_is_preselected_and_highlighted(app, client):
+    (two_years,) = plan_ids(app, "AH-2A-1PC")
+
+    options = plan_options(client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True))
+
+    assert [o["plan_id"] for o in options if o["checked"]] == [two_years]
+    assert [o["plan_id"] for o in options if "plan-recommended" in o["classes"]] == [two_years]
+    assert [o["plan_id"] for o in options if "Recomendado" in o["text"]] == [two_years]
+
+
+def test_without_a_recommended_plan_the_first_new_plan_is_preselected(app, client):
+    with app.app_context():
+        product = make_product(slug="p", plans=[
+            {"kind": PlanKind.RENEWAL, "sort_order": 0},
+            {"sort_order": 1},
+            {"sort_order": 2, "duration_days": 730, "price_minor": 9000},
+        ])
+        db.session.commit()
+        first_new = product.plans[1].id
+
+    options = plan_options(client.get("/productos/p/").get_data(as_text=True))
+
+    assert [o["plan_id"] for o in options if o["checked"]] == [first_new]
+    assert not any("plan-recommended" in o["classes"] for o in options)
+    assert [o["group"] for o in options] == ["Licencia nueva", "Licencia nueva", "Renovación"]
+
+
+@pytest.mark.usefixtures("demo")
+def test_renewal_plans_are_grouped_under_a_one_line_explanation(client):
+    hogar = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
+    movil = client.get("/productos/almiqui-movil/").get_data(as_text=True)
+
+    group = re.search(r'<fieldset class="plan-group" aria-describedby="(\S+)">\s*'
+                      r'<legend>Renovación</legend>\s*<p class="plan-help" id="(\S+)">(.*?)</p>',
+                      hogar)
+    assert group and group[1] == group[2]
+    assert group[3] == "Para renovar una licencia que ya tienes."
+    assert "Para renovar" not in movil and "Renovación" not in movil
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_plan_chooser_is_one_form_with_a_quantity_and_one_add_to_cart_button(client):
+    html = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
+
+    forms = re.findall(r'<form class="plan-chooser" method="post" action="/carrito/anadir">'
+                       r"(.*?)</form>", html, re.S)
+    assert len(forms) == 1 and html.count('action="/carrito/anadir"') == 1
+    (form,) = forms
+    assert re.findall(r"<button[^>]*>(.*?)</button>", form) == ["Añadir al carrito"]
+    assert '<label for="quantity">Cantidad</label>' in form
+    assert ('<input id="quantity" name="quantity" type="number" min="1" max="50" value="1"'
+            ' inputmode="numeric" required>') in form
+    assert 'name="csrf_token"' in form
+    assert all(o["type"] == "radio" and o["required"] for o in plan_options(form))
+    assert "Precio final en CUP, sin cargos añadidos." in form
+
+
+def test_the_quantity_box_allows_the_store_s_cart_limit(make_app):
+    app = make_app(STORE_CART_MAX_QUANTITY=7)
+    with app.app_context():
+        make_product(slug="p")
+        db.session.commit()
+
+    html = app.test_client().get("/productos/p/").get_data(as_text=True)
+
+    assert 'type="number" min="1" max="7" value="1"' in html
+
+
+@pytest.mark.usefixtures("demo")
+def test_the_product_page_s_headings_go_down_one_level_at_a_time(client):
+    html = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
+    main = html[html.index("<main"):html.index("</main>")]
+
+    levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", main)]
+
+    assert levels == [1, 2, 2]
 
 
 @pytest.mark.usefixtures("demo")
@@ -258,16 +402,29 @@ def test_product_page_in_english_translates_durations_and_devices(client):
     html = client.get(
         "/productos/almiqui-movil/", headers={"Accept-Language": "en"}
     ).get_data(as_text=True)
-    assert "6 months" in html and "1 year" in html and "1 device" in html
-    assert "18.00 CUP" in html
+    assert [o["text"] for o in plan_options(html)] == [
+        "6 months · 1 device 18.00 CUP 36.50 CUP a year",
+        "1 year · 1 device Recommended 30.00 CUP",
+    ]
+    assert "New licence" in html and "Final price in CUP, with no added charges." in html
 
 
-@pytest.mark.usefixtures("demo")
-def test_every_plan_on_the_product_page_has_an_add_to_cart_form(app, client):
-    html = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
-    forms = re.findall(r'<form method="post" action="/carrito/anadir">(.*?)</form>', html, re.S)
-    assert len(forms) == 4
-    assert all('name="quantity" value="1"' in form and "Añadir al carrito" in form for form in forms)
+def test_the_product_page_runs_the_same_number_of_queries_for_2_plans_and_for_30(
+    app, client, count_queries
+):
+    with app.app_context():
+        make_product(slug="few", plans=[{}, {"duration_days": 730}])
+        make_product(slug="many", plans=[
+            {"duration_days": 365 * (1 + n % 3), "seats": 1 + n % 4} for n in range(30)
+        ])
+        db.session.commit()
+
+    def queries(path: str) -> int:
+        with count_queries() as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    assert queries("/productos/few/") == queries("/productos/many/")
 
 
 def test_inactive_products_and_plans_are_never_shown(app, client):
@@ -278,12 +435,18 @@ def test_inactive_products_and_plans_are_never_shown(app, client):
         ])
         db.session.commit()
 
+        active, retired = (plan.id for plan in db.session.scalars(
+            sa.select(Plan).where(Plan.name.in_(["Plan Activo", "Plan Retirado"]))
+            .order_by(Plan.name)
+        ))
+
     listing = client.get("/productos/").get_data(as_text=True)
     page = client.get("/productos/shown/").get_data(as_text=True)
 
     assert "Producto Oculto" not in listing and "Producto Visible" in listing
     assert client.get("/productos/hidden/").status_code == 404
-    assert "Plan Activo" in page and "Plan Retirado" not in page
+    assert [o["plan_id"] for o in plan_options(page)] == [active]
+    assert f'value="{retired}"' not in page
 
 
 @pytest.mark.parametrize(

@@ -226,3 +226,131 @@ def test_demo_catalogue_only_if_empty_leaves_an_existing_catalogue_alone():
 
     assert result.skipped
     assert db.session.scalars(sa.select(Product.slug)).all() == ["mine"]
+
+
+def test_demo_catalogue_recommends_at_most_one_new_plan_per_product():
+    seed_demo_catalogue()
+
+    recommended = db.session.execute(
+        sa.select(Product.slug, Plan.sku, Plan.kind).join(Plan.product)
+        .where(Plan.is_recommended.is_(True))
+    ).all()
+
+    assert sorted(sku for _, sku, _ in recommended) == ["AF-2A-5D", "AH-2A-1PC", "AM-1A-1D"]
+    assert len({slug for slug, _, _ in recommended}) == len(recommended)
+    assert {kind for _, _, kind in recommended} == {PlanKind.NEW}
+
+
+def offers_by_sku(detail) -> dict[str, services.PlanOffer]:
+    return {offer.plan.sku: offer for offer in detail.new + detail.renewals}
+
+
+def cup(minor: int) -> Money:
+    return Money(minor, "CUP")
+
+
+def test_each_plan_is_offered_with_its_price_per_year_and_its_saving_on_the_like_one_year_plan():
+    renewal = PlanKind.RENEWAL
+    plans = [
+        {"sku": "1A-1PC", "price_minor": 5000},
+        {"sku": "1A-3PC", "price_minor": 12000, "seats": 3},
+        {"sku": "2A-1PC", "price_minor": 9000, "duration_days": 730},
+        # No one-year plan for 5 devices: cheaper than two 1-PC years, but no saving shown.
+        {"sku": "2A-5PC", "price_minor": 9500, "duration_days": 730, "seats": 5},
+        {"sku": "6M-1PC", "price_minor": 1800, "duration_days": 180},
+        {"sku": "R-1A-1PC", "price_minor": 4000, "kind": renewal},
+        # A renewal saves against the one-year renewal, not against a new licence.
+        {"sku": "R-2A-1PC", "price_minor": 7000, "duration_days": 730, "kind": renewal},
+    ]
+    make_product(slug="hogar", plans=[{**plan, "sort_order": n} for n, plan in enumerate(plans)])
+    db.session.commit()
+
+    detail = services.get_product("hogar")
+    offers = offers_by_sku(detail)
+
+    assert [o.plan.sku for o in detail.new] == ["1A-1PC", "1A-3PC", "2A-1PC", "2A-5PC", "6M-1PC"]
+    assert [o.plan.sku for o in detail.renewals] == ["R-1A-1PC", "R-2A-1PC"]
+    assert {sku: (o.per_year, o.saving) for sku, o in offers.items()} == {
+        "1A-1PC": (None, None),
+        "1A-3PC": (None, None),
+        "2A-1PC": (cup(4500), cup(1000)),
+        "2A-5PC": (cup(4750), None),
+        "6M-1PC": (cup(3650), None),
+        "R-1A-1PC": (None, None),
+        "R-2A-1PC": (cup(3500), cup(1000)),
+    }
+
+
+def test_the_saving_is_against_the_cheapest_one_year_plan_of_the_same_seats():
+    make_product(slug="p", plans=[
+        {"sku": "1A-DEAR", "price_minor": 6000},
+        {"sku": "1A-CHEAP", "price_minor": 5000},
+        {"sku": "2A", "price_minor": 9000, "duration_days": 730},
+    ])
+    db.session.commit()
+
+    assert offers_by_sku(services.get_product("p"))["2A"].saving == cup(1000)
+
+
+def test_the_recommended_plan_is_preselected_and_only_one_plan_is_recommended():
+    make_product(slug="p", plans=[
+        {"sku": "R", "kind": PlanKind.RENEWAL, "is_recommended": True},
+        {"sku": "A"},
+        {"sku": "B", "is_recommended": True},
+        {"sku": "C", "is_recommended": True},
+    ])
+    db.session.commit()
+
+    detail = services.get_product("p")
+
+    # A new licence wins over a renewal marked too; then the first in the page's order.
+    assert [o.plan.sku for o in detail.new + detail.renewals if o.recommended] == ["B"]
+    assert detail.preselected.plan.sku == "B"
+
+
+@pytest.mark.parametrize(
+    ("plans", "preselected"),
+    [
+        ([{"sku": "R", "kind": PlanKind.RENEWAL}, {"sku": "A"}, {"sku": "B"}], "A"),
+        ([{"sku": "R1", "kind": PlanKind.RENEWAL}, {"sku": "R2", "kind": PlanKind.RENEWAL}], "R1"),
+    ],
+    ids=["first-new-plan", "first-renewal-when-all-are-renewals"],
+)
+def test_without_a_recommended_plan_the_first_new_plan_is_preselected(plans, preselected):
+    make_product(slug="p", plans=[{**plan, "sort_order": n} for n, plan in enumerate(plans)])
+    db.session.commit()
+
+    detail = services.get_product("p")
+
+    assert detail.preselected.plan.sku == preselected
+    assert not any(o.recommended for o in detail.new + detail.renewals)
+
+
+def test_an_inactive_recommended_plan_is_neither_offered_nor_preselected():
+    make_product(slug="p", plans=[{"sku": "A"}, {"sku": "GONE", "is_recommended": True,
+                                                 "is_active": False}])
+    db.session.commit()
+
+    detail = services.get_product("p")
+
+    assert [o.plan.sku for o in detail.new] == ["A"] and detail.preselected.plan.sku == "A"
+
+
+def test_a_product_page_takes_as_many_queries_for_2_plans_as_for_30(count_queries):
+    make_product(slug="few", plans=[{}, {"duration_days": 730}])
+    make_product(slug="many", plans=[
+        {"duration_days": 365 * (1 + n % 3), "seats": 1 + n % 4,
+         "kind": PlanKind.RENEWAL if n % 5 == 0 else PlanKind.NEW} for n in range(30)
+    ])
+    db.session.commit()
+
+    def queries(slug: str) -> int:
+        with count_queries() as counter:
+            detail = services.get_product(slug)
+            [(o.per_year, o.saving) for o in detail.new + detail.renewals]
+        db.session.rollback()  # each call in a transaction of its own
+        return counter.count
+
+    few = queries("few")
+    assert few == queries("many")
+    assert few <= 3  # the product, its plans (and BEGIN on SQLite)

@@ -55,6 +55,8 @@ def assert_check_constraints_hold(engine) -> None:
             conn.execute(sa.text(_plan_insert(change)))
     with engine.begin() as conn:
         conn.execute(sa.text(_plan_insert("sku = 'VALID'")))  # the same row, valid, goes in
+        # Plans written before 0005 (or by hand) are not recommended.
+        assert conn.execute(sa.text("SELECT is_recommended FROM plan")).scalar_one() in (0, False)
         conn.execute(sa.text("DELETE FROM plan"))
         conn.execute(sa.text("DELETE FROM product"))
 
