@@ -75,3 +75,23 @@ def screenshots(request):
 
     shot.taken = taken
     return shot
+
+
+# Elements wider than the screen, starting left of it, or cut off by a scroller, ignoring what is hidden on
+# purpose (the skip link waits off-screen until focused; visually-hidden text is 1 px).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')].filter((element) => {
+    if (element.closest('.skip-link, .visually-hidden')) return false;
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && (box.right > width + 0.5 || box.left < -0.5)) return true;
+    // A scroller whose content is cut off hides it as surely as the screen's edge does.
+    const clips = getComputedStyle(element).overflowX !== 'visible';
+    return clips && element.clientWidth > 1 && element.scrollWidth > element.clientWidth + 1;
+  }).map((element) => `${element.tagName}.${element.className}: ${element.textContent.trim().slice(0, 40)}`);
+}"""
+
+
+def overflowing_elements(page) -> list[str]:
+    """What on the page leaves the screen sideways or is cut off (empty when all fits)."""
+    return page.evaluate(OVERFLOWING)

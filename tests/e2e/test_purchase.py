@@ -12,7 +12,8 @@ from store.catalogue.demo import seed_demo_catalogue
 from store.extensions import db
 from store.mail.services import send_pending
 from store.orders.models import Order, OrderStatus
-from store.payments.models import Payment
+from store.payments.models import Payment, PaymentStatus
+from tests.e2e.conftest import overflowing_elements
 
 pytestmark = pytest.mark.e2e
 
@@ -58,12 +59,11 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     screenshots(page, "cart")
 
     # On a phone the line, its subtotal, the total and the pay button fit the screen.
-    page.set_viewport_size({"width": 320, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    for visible in (page.locator("tfoot"), page.get_by_role("link", name="Pagar", exact=True),
-                    page.get_by_role("button", name="Actualizar")):
-        box = visible.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, box
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert overflowing_elements(page) == []
+    expect(page.locator(".checkout-bar")).to_contain_text("Total: 50.00 CUP")
+    expect(page.locator(".checkout-bar")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Actualizar")).to_be_in_viewport()
     screenshots(page, "cart-320")
     page.set_viewport_size({"width": 1280, "height": 720})
 
@@ -128,3 +128,62 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
         "06-order-pending-320.png", "07-sandbox-gateway.png", "08-order.png",
     ]
     assert all(p.stat().st_size > 0 for p in screenshots.taken)
+
+
+PHONES = {"320x640": (320, 640), "375x812": (375, 812)}
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_on_a_phone_a_declined_payment_is_paid_again_from_the_order_page(
+    app, browser, live_server, screenshots, phone
+):
+    width, height = PHONES[phone]
+    context = browser.new_context(java_script_enabled=False, locale="es-CU",
+                                  viewport={"width": width, "height": height})
+    page = context.new_page()
+
+    def fits(step: str) -> None:
+        assert overflowing_elements(page) == [], step
+        screenshots(page, f"{step}-{phone}")
+
+    page.goto(live_server + "/productos/almiqui-antivirus-hogar/")
+    recommended = page.locator(".plan-recommended")
+    expect(recommended).to_contain_text("Recomendado")
+    expect(recommended.get_by_role("radio")).to_be_checked()
+    fits("product")
+    page.get_by_role("button", name="Añadir al carrito").click()
+
+    # The total and the pay button stay on screen, even scrolled to the top of the cart.
+    bar = page.locator(".checkout-bar")
+    expect(bar).to_contain_text("Total: 90.00 CUP")
+    expect(bar).to_be_in_viewport()
+    expect(bar.get_by_role("link", name="Pagar", exact=True)).to_be_in_viewport()
+    fits("cart")
+
+    bar.get_by_role("link", name="Pagar", exact=True).click()
+    page.get_by_label("Correo electrónico").fill("ana@example.com")
+    page.get_by_label("Nombre y apellidos").fill("Ana Pérez")
+    page.get_by_label("Acepto las condiciones de venta").check()
+    fits("checkout")
+    page.get_by_role("button", name="Hacer el pedido y pagar 90.00 CUP").click()
+    fits("gateway")
+    page.get_by_role("button", name="Rechazar el pago").click()
+
+    expect(page.get_by_role("status").filter(has_text="El pago fue rechazado")).to_be_visible()
+    fits("order-declined")
+    page.get_by_role("button", name="Volver a pagar 90.00 CUP").click()
+    expect(page.get_by_role("heading", name="Pasarela de pago de prueba")).to_be_visible()
+    page.get_by_role("button", name="Aprobar el pago").click()
+
+    expect(page.get_by_role("status").filter(has_text="Pagado.")).to_be_visible()
+    key = page.locator("code.licence-key").inner_text()
+    fits("order-paid")
+    context.close()
+    with app.app_context():
+        order = db.session.scalars(sa.select(Order)).one()
+        payments = db.session.scalars(sa.select(Payment.status).order_by(Payment.id)).all()
+        timeline = [event.kind for event in order.events]
+        assert order.status == OrderStatus.FULFILLED
+    assert payments == [PaymentStatus.DECLINED, PaymentStatus.APPROVED]
+    assert timeline.count("failed") == 1 and timeline.count("fulfilled") == 1
+    assert KEY.match(key)

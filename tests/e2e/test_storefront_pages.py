@@ -11,24 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from store.catalogue.demo import seed_demo_catalogue
+from tests.e2e.conftest import overflowing_elements
 
 pytestmark = pytest.mark.e2e
 
 WIDTHS = {"320": (320, 640), "375": (375, 812), "1280": (1280, 800)}
-
-# Elements wider than the screen, starting left of it, or cut off by a scroller, ignoring what is hidden on
-# purpose (the skip link waits off-screen until focused; visually-hidden text is 1 px).
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  return [...document.querySelectorAll('body *')].filter((element) => {
-    if (element.closest('.skip-link, .visually-hidden')) return false;
-    const box = element.getBoundingClientRect();
-    if (box.width > 0 && (box.right > width + 0.5 || box.left < -0.5)) return true;
-    // A scroller whose content is cut off hides it as surely as the screen's edge does.
-    const clips = getComputedStyle(element).overflowX !== 'visible';
-    return clips && element.clientWidth > 1 && element.scrollWidth > element.clientWidth + 1;
-  }).map((element) => `${element.tagName}.${element.className}: ${element.textContent.trim().slice(0, 40)}`);
-}"""
 
 # Buttons and the links that act (menus, cards, breadcrumbs, cart tools) under 44 px.
 SMALL_TARGETS = """() => [...document.querySelectorAll(
@@ -104,7 +91,7 @@ def test_every_storefront_page_fits_phones_and_desktops_with_targets_big_enough_
         page.set_viewport_size({"width": width, "height": height})
         for name, address in pages.items():
             page.goto(address)
-            overflowing = page.evaluate(OVERFLOWING)
+            overflowing = overflowing_elements(page)
             small = page.evaluate(SMALL_TARGETS)
             if overflowing or small:
                 problems[f"{name} at {width_name}"] = {"overflow": overflowing, "small": small}

@@ -223,13 +223,15 @@ def test_the_empty_cart_link_sits_apart_from_the_pay_button(shopper, plans):
 
     html = shopper.page("/carrito/")
 
-    checkout_box = re.search(r'<div class="checkout-box">(.*?)</div>', html, re.S)[1]
+    checkout_bar = re.search(r'<div class="checkout-bar">(.*?)</div>', html, re.S)[1]
     tools = re.search(r'<p class="cart-tools">(.*?)</p>', html, re.S)[1]
-    assert 'href="/caja/">Pagar</a>' in checkout_box and "Vaciar" not in checkout_box
+    assert 'href="/caja/">Pagar</a>' in checkout_bar and "Vaciar" not in checkout_bar
+    assert "Total: <span class=\"price\">50.00 CUP</span>" in checkout_bar
     assert '<a href="/carrito/vaciar">Vaciar el carrito</a>' in tools
     # The buyer reads that this is the final price, and how they can pay, before checkout.
-    assert "Este es el precio final en CUP: no se añaden cargos al pagar." in checkout_box
-    assert "Aceptamos: Pago de prueba (sandbox)." in checkout_box
+    note = re.search(r'<p class="final-price">(.*?)</p>', html, re.S)[1]
+    assert "Este es el precio final en CUP: no se añaden cargos al pagar." in note
+    assert "Aceptamos: Pago de prueba (sandbox)." in note
 
 
 def test_changing_a_quantity_says_what_changed(shopper, plans):
