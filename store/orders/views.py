@@ -28,10 +28,24 @@ def _no_store(response):
     return response
 
 
+@bp.before_request
+def open_emailed_link():
+    """An emailed link (``?t=token``) to any order address: remember the order in this
+    session, then redirect to the same address without the token.
+
+    A session that already holds the order goes to the clean address whatever the token.
+    """
+    number = (request.view_args or {}).get("number")
+    if number is None or "t" not in request.args:
+        return None
+    if number not in remembered_orders():
+        number = find_order_by_link(number, request.args["t"]).number
+        remember_order(number)
+    return _no_store(redirect(url_for(request.endpoint, number=number)))
+
+
 @bp.get("/pedido/<number>/")
 def show(number: str):
-    if "t" in request.args:
-        return _open_link(number, request.args["t"], "orders.show")
     order = find_own_order(number, remembered_orders())
     view = order_view(order.id)
     status = shown_status(order, utcnow())
@@ -44,8 +58,6 @@ def show(number: str):
 @bp.get("/pedido/<number>/claves.txt")
 def keys_file(number: str):
     """The order's keys as a plain-text file to keep (a download, never cached)."""
-    if "t" in request.args:
-        return _open_link(number, request.args["t"], "orders.keys_file")
     order = find_own_order(number, remembered_orders())
     view = order_view(order.id)
     response = make_response(render_template("orders/keys.txt", view=view, order=order))
@@ -60,17 +72,6 @@ def _file_name(number: str) -> str:
     # Order numbers are A-XXXX-XXXX from a fixed alphabet, and the words are ASCII: safe in
     # a header as they are.
     return _("keys-%(number)s.txt", number=number)
-
-
-def _open_link(number: str, token: str, endpoint: str):
-    """An emailed link: remember the order in this session, then drop the token.
-
-    A session that already holds the order goes to the clean address whatever the token.
-    """
-    if number not in remembered_orders():
-        number = find_order_by_link(number, token).number
-        remember_order(number)
-    return _no_store(redirect(url_for(endpoint, number=number)))
 
 
 def pending_order() -> Order | None:

@@ -46,6 +46,17 @@ def browser():
 
 
 @pytest.fixture
+def app(make_app):
+    """The demo store, keeping sent emails in memory; live_server serves it."""
+    from store.catalogue.demo import seed_demo_catalogue
+
+    app = make_app(STORE_MAIL_TRANSPORT="memory")
+    with app.app_context():
+        seed_demo_catalogue()
+    return app
+
+
+@pytest.fixture
 def live_server(app) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the length of one test."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -1,4 +1,4 @@
-"""A visitor browses the catalogue in a real browser, with JavaScript switched off."""
+"""A visitor browses the demo catalogue in a real browser, with JavaScript switched off."""
 
 from __future__ import annotations
 
@@ -8,18 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from store.catalogue.demo import seed_demo_catalogue
-
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def demo(app):
-    with app.app_context():
-        seed_demo_catalogue()
-
-
-@pytest.mark.usefixtures("demo")
 def test_a_visitor_finds_a_plan_by_platform_and_reads_it_in_both_languages(
     browser, live_server, screenshots
 ):
@@ -65,7 +56,6 @@ def test_a_visitor_finds_a_plan_by_platform_and_reads_it_in_both_languages(
     context.close()
 
 
-@pytest.mark.usefixtures("demo")
 @pytest.mark.parametrize("width", [320, 375, 1280])
 def test_a_buyer_taps_a_plan_and_a_quantity_and_gets_them_in_the_cart(
     browser, live_server, screenshots, width

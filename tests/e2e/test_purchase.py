@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from store.catalogue.demo import seed_demo_catalogue
 from store.extensions import db
 from store.mail.services import send_pending
 from store.orders.models import Order, OrderStatus
@@ -18,15 +17,6 @@ from tests.e2e.conftest import overflowing_elements
 pytestmark = pytest.mark.e2e
 
 KEY = re.compile(r"^(?:[0-9A-Y]{4}-){7}[0-9A-Y]{4}$")
-
-
-@pytest.fixture
-def app(make_app):
-    """The demo store, keeping sent emails in memory; conftest's live_server serves it."""
-    app = make_app(STORE_MAIL_TRANSPORT="memory")
-    with app.app_context():
-        seed_demo_catalogue()
-    return app
 
 
 def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(

@@ -10,7 +10,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from store.catalogue.demo import seed_demo_catalogue
 from tests.e2e.conftest import overflowing_elements
 
 pytestmark = pytest.mark.e2e
@@ -24,14 +23,6 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
     .filter((element) => { const box = element.getBoundingClientRect();
                           return box.height < 43.5 || box.width < 43.5; })
     .map((element) => element.textContent.trim())"""
-
-
-@pytest.fixture
-def app(make_app):
-    app = make_app(STORE_MAIL_TRANSPORT="memory")
-    with app.app_context():
-        seed_demo_catalogue()
-    return app
 
 
 def add_to_cart(page, base: str, slug: str = "almiqui-antivirus-hogar") -> None:
