@@ -220,6 +220,10 @@ def run_at_once(app) -> Callable[[int, Callable], list]:
     return run
 
 
+# The sandbox gateway's address, built from the tests' STORE_BASE_URL.
+GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"
+
+
 class Shopper:
     """A buyer's browser session through the test client, like the Flask tutorial's AuthActions.
 
@@ -268,6 +272,10 @@ class Shopper:
     def session(self) -> dict:
         with self.client.session_transaction() as session:
             return dict(session)
+
+    def last_order(self) -> str:
+        """The number of the order this session placed or opened last."""
+        return self.session()["orders"][-1]
 
     def checkout_token(self) -> str:
         """Open the checkout page, as the buyer does, and read the form's idempotency key."""

@@ -28,6 +28,9 @@
     button.addEventListener("click", function () {
       copyText(key.textContent.trim()).then(function () {
         button.textContent = button.getAttribute("data-copied");
+        // Screen readers hear it from the page's status line, not from the button.
+        var status = document.getElementById("copy-status");
+        if (status) { status.textContent = button.textContent; }
         setTimeout(function () { button.textContent = label; }, 2000);
       }, function () {
         window.getSelection().selectAllChildren(key);

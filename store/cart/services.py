@@ -111,16 +111,22 @@ def set_quantity(cart: Cart, plan_id: int, quantity: int, *, max_quantity: int) 
     return {**cart, key: {**cart[key], "q": quantity}}
 
 
+@dataclass(frozen=True)
+class AddedLines:
+    cart: Cart
+    left_out: list[int]  # plan ids not on sale any more, or past the cart's line limit
+    capped: list[int]  # plan ids whose quantity was cut to the most one cart may hold
+
+
 def add_lines(
     cart: Cart, lines: list[tuple[int, int]], *, max_quantity: int, max_lines: int
-) -> tuple[Cart, list[int]]:
-    """Return the cart with each ``(plan id, quantity)`` added, and the plan ids left out.
+) -> AddedLines:
+    """Return the cart with each ``(plan id, quantity)`` added, saying what did not fit.
 
-    An order's lines going back to the cart: plans no longer on sale, or past the cart's
-    limits, are left out. Quantities are capped at ``max_quantity``. Prices are today's,
-    as for any line added.
+    An order's lines going back to the cart. Prices are today's, as for any line added.
     """
     left_out: list[int] = []
+    capped: list[int] = []
     for plan_id, quantity in lines:
         try:
             plan = _plan_on_sale(plan_id)
@@ -131,9 +137,12 @@ def add_lines(
         if key not in cart and len(cart) >= max_lines:
             left_out.append(plan_id)
             continue
-        total = min(cart.get(key, {}).get("q", 0) + quantity, max_quantity)
+        total = cart.get(key, {}).get("q", 0) + quantity
+        if total > max_quantity:
+            capped.append(plan_id)
+            total = max_quantity
         cart = {**cart, key: {"q": total, "p": plan.price_minor}}
-    return cart, left_out
+    return AddedLines(cart, left_out, capped)
 
 
 def find_plan(plan_id: int) -> Plan | None:
@@ -142,6 +151,9 @@ def find_plan(plan_id: int) -> Plan | None:
 
 
 def remove(cart: Cart, plan_id: int) -> Cart:
+    """Return the cart without the plan's line. Raises CartError when it has none."""
+    if str(plan_id) not in cart:
+        raise CartError(_l("That plan is not in your cart."))
     return {key: item for key, item in cart.items() if key != str(plan_id)}
 
 

@@ -11,8 +11,8 @@ from store.cart.services import CartError
 from store.dbtypes import utcnow
 from store.forms import first_error
 from store.i18n import line_title
-from store.orders.services import find_own_order, unpaid_orders
-from store.orders.states import shown_status
+from store.orders.models import OrderStatus
+from store.orders.services import find_own_order, put_back, unpaid_orders
 from store.visitor import current_cart, remembered_orders, save_cart
 
 
@@ -41,8 +41,7 @@ def _apply(form, change) -> bool:
 @bp.get("/carrito/")
 def show():
     view = services.view(current_cart())
-    now = utcnow()
-    unpaid = [(order, shown_status(order, now)) for order in unpaid_orders(remembered_orders())]
+    unpaid = unpaid_orders(remembered_orders(), utcnow())
     return render_template(
         "cart/show.html", view=view, max_quantity=_max_quantity(), unpaid=unpaid
     )
@@ -103,20 +102,27 @@ def empty():
 
 @bp.post("/carrito/desde-pedido/<number>")
 def restore_order(number: str):
-    """Put an order's lines back in the cart (after a decline, or to buy the same again)."""
-    order = find_own_order(number, remembered_orders())
-    cart, left_out = services.add_lines(
+    """Put an order's plans back in the cart to change it; an unpaid order is cancelled."""
+    order = put_back(find_own_order(number, remembered_orders()).id)
+    added = services.add_lines(
         current_cart(), [(line.plan_id, line.quantity) for line in order.lines],
         max_quantity=_max_quantity(), max_lines=current_app.config["STORE_CART_MAX_LINES"],
     )
-    save_cart(cart)
-    if len(left_out) < len(order.lines):
+    save_cart(added.cart)
+    if order.status == OrderStatus.CANCELLED:
+        flash(_("Order %(number)s is cancelled: change its plans here and check out again.",
+                number=order.number), "success")
+    if len(added.left_out) < len(order.lines):
         flash(_("The plans of order %(number)s are in your cart, at today's prices.",
                 number=order.number), "success")
     for line in order.lines:
-        if line.plan_id in left_out:
+        title = line_title(line.product_name, line.plan_name)
+        if line.plan_id in added.left_out:
             flash(_("%(plan)s could not be added: it is no longer on sale or your cart is "
-                    "full.", plan=line_title(line.product_name, line.plan_name)), "error")
+                    "full.", plan=title), "error")
+        elif line.plan_id in added.capped:
+            flash(_("%(plan)s: your cart holds at most %(num)d.", plan=title,
+                    num=_max_quantity()), "error")
     return redirect(url_for("cart.show"))
 
 

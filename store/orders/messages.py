@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import format_date, format_time
+from flask_babel import format_date, format_time, ngettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
 
 from store.orders.models import Order, OrderStatus
@@ -11,7 +11,7 @@ S = OrderStatus
 STATUS_MESSAGES = {
     S.FULFILLED: _l("Paid. Your licence keys are below; we also sent them to %(email)s."),
     S.PENDING_PAYMENT: _l(
-        "Waiting for your payment. The order is kept for you until %(time)s on %(date)s."
+        "Waiting for your payment. The order is kept for you %(until)s."
     ),
     S.PAID: _l("Paid. Your licence keys are being prepared."),
     S.NEEDS_ATTENTION: _l(
@@ -29,11 +29,16 @@ STATUS_MESSAGES = {
 
 def status_message(order: Order, status: OrderStatus) -> str:
     """The sentence the order page shows for ``status``, filled in for ``order``."""
-    expires = order.expires_at
-    return str(STATUS_MESSAGES[status]) % {
-        "email": order.email,
-        # "hasta las 20:05 del 28 de noviembre de 2026": the words people say, in the
-        # store's time zone.
-        "time": format_time(expires, "short") if expires else "",
-        "date": format_date(expires, "long") if expires else "",
-    }
+    return str(STATUS_MESSAGES[status]) % {"email": order.email, "until": _until(order)}
+
+
+def _until(order: Order) -> str:
+    """"hasta las 20:05 del 28 de noviembre de 2026": the words people say, in the store's
+    time zone. Spanish says "la 1:05" but "las 2:05": the hour picks the plural form."""
+    if order.expires_at is None:
+        return ""
+    local = to_user_timezone(order.expires_at)
+    return ngettext(
+        "until %(time)s on %(date)s", "until %(time)s on %(date)s", local.hour,
+        time=format_time(order.expires_at, "short"), date=format_date(order.expires_at, "long"),
+    )

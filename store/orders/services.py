@@ -16,7 +16,7 @@ from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.models import Licence
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
-from store.orders.states import can_transition, note, transition
+from store.orders.states import can_transition, note, shown_status, transition
 from store.unit_of_work import use_case
 from store.urls import public_url
 from store.vault import get_vault, reveal, seal_into
@@ -25,6 +25,7 @@ EXPIRY_BATCH = 100
 ACCESS_TOKEN_BYTES = 20  # 160 random bits, written as 40 hex digits
 MAX_TOKEN_LENGTH = 100
 MAX_NUMBER_LENGTH = 20
+MAX_REMEMBERED = 20  # a session remembers at most this many orders (store/visitor.py)
 
 
 def grant_access(order: Order) -> None:
@@ -161,17 +162,46 @@ def reopen(order: Order, *, now: datetime, until: datetime) -> None:
         note(order, "window_extended")
 
 
-def unpaid_orders(numbers: list[str], *, limit: int = 5) -> list[Order]:
-    """The newest of the orders ``numbers`` that still wait for a payment, or that the
-    buyer may take up again after a decline or an expiry."""
+@dataclass(frozen=True)
+class UnpaidOrder:
+    order: Order
+    status: OrderStatus  # as the buyer reads it: an overdue pending order reads as expired
+
+    @property
+    def waiting(self) -> bool:
+        """True while the order waits for a payment within its window."""
+        return self.status == OrderStatus.PENDING_PAYMENT
+
+
+def unpaid_orders(numbers: list[str], now: datetime) -> list[UnpaidOrder]:
+    """Those of the orders ``numbers`` that wait for a payment, or that the buyer may take
+    up again after a decline or an expiry; newest first. One query (sessions remember at
+    most a few orders)."""
     if not numbers:
         return []
-    return list(db.session.scalars(
+    orders = db.session.scalars(
         select(Order)
-        .where(Order.number.in_(numbers[-50:]), Order.status.in_(REOPENABLE))
+        .where(Order.number.in_(numbers[-MAX_REMEMBERED:]), Order.status.in_(REOPENABLE))
         .order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(limit)
-    ))
+    )
+    return [UnpaidOrder(order, shown_status(order, now)) for order in orders]
+
+
+def put_back(order_id: int) -> Order:
+    """The buyer takes an order back to the cart to change it: cancel it if unpaid.
+
+    An unpaid order (waiting, declined or expired) is cancelled and its pool keys go back
+    to the pool, so it can no longer be paid alongside the new order its plans go into. A
+    paid order is left as it is (buying the same again). Returns the order. One use case;
+    a payment that still arrives for the cancelled order counts, as for any cancelled one.
+    """
+    with use_case() as uow:
+        order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+        if order.status in REOPENABLE:
+            transition(order, OrderStatus.CANCELLED, "put back in the cart by the buyer")
+            licensing.release(order)
+        uow.commit()
+    return order
 
 
 def expire(order: Order, now: datetime) -> bool:

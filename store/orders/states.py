@@ -5,6 +5,7 @@ pending_payment --paid--> paid --issue--> fulfilled --refund--> refunded
 pending_payment --> expired | cancelled | failed | needs_attention
 paid --> needs_attention   (paid but cannot be fulfilled; staff alerted)
 expired | failed --reopen--> pending_payment   (the buyer pays again; keys reserved again)
+expired | failed --> cancelled   (the buyer put the order back in the cart to change it)
 ```
 A payment confirmed after the order expired, failed or was cancelled still counts: money
 received moves the order to ``paid`` (then fulfilled, or needs_attention), never silence.
@@ -19,8 +20,8 @@ from store.orders.models import Order, OrderEvent, OrderStatus
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELLED, S.FAILED, S.NEEDS_ATTENTION}),
-    S.EXPIRED: frozenset({S.PENDING_PAYMENT, S.PAID, S.NEEDS_ATTENTION}),
-    S.FAILED: frozenset({S.PENDING_PAYMENT, S.PAID, S.NEEDS_ATTENTION}),
+    S.EXPIRED: frozenset({S.PENDING_PAYMENT, S.CANCELLED, S.PAID, S.NEEDS_ATTENTION}),
+    S.FAILED: frozenset({S.PENDING_PAYMENT, S.CANCELLED, S.PAID, S.NEEDS_ATTENTION}),
     S.CANCELLED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
     S.PAID: frozenset({S.FULFILLED, S.NEEDS_ATTENTION}),
     S.NEEDS_ATTENTION: frozenset({S.FULFILLED, S.REFUNDED}),

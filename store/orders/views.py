@@ -10,16 +10,22 @@ one request only and never in the browser's history, bookmarks or Referer header
 
 from __future__ import annotations
 
+import logging
+
 from flask import has_request_context, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from store.dbtypes import utcnow
+from store.extensions import db
 from store.orders import bp
 from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
 from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
 from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
+
+log = logging.getLogger(__name__)
 
 
 def _no_store(response):
@@ -62,25 +68,24 @@ def keys_file(number: str):
     view = order_view(order.id)
     response = make_response(render_template("orders/keys.txt", view=view, order=order))
     response.mimetype = "text/plain"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{_file_name(order.number)}"'
-    )
+    # Werkzeug quotes the name, and encodes it (RFC 5987) should a translation need it.
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=_("keys-%(number)s.txt", number=order.number))
     return _no_store(response)
-
-
-def _file_name(number: str) -> str:
-    # Order numbers are A-XXXX-XXXX from a fixed alphabet, and the words are ASCII: safe in
-    # a header as they are.
-    return _("keys-%(number)s.txt", number=number)
 
 
 def pending_order() -> Order | None:
     """The visitor's newest order still waiting for payment, for the header (or None).
 
-    Asks the database only when the session placed or opened an order.
+    Asks the database only when the session placed or opened an order. Every page's
+    header calls it, error pages too: a database that fails here hides the link rather
+    than the page (the 500 page must still render when the database is down).
     """
     numbers = remembered_orders() if has_request_context() else []
-    now = utcnow()
-    waiting = [order for order in unpaid_orders(numbers)
-               if shown_status(order, now) == OrderStatus.PENDING_PAYMENT]
+    try:
+        waiting = [unpaid.order for unpaid in unpaid_orders(numbers, utcnow()) if unpaid.waiting]
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("header: pending orders not shown: %s", error.__class__.__name__)
+        return None
     return waiting[0] if waiting else None

@@ -18,7 +18,8 @@ WIDTHS = {"320": (320, 640), "375": (375, 812), "1280": (1280, 800)}
 
 # Buttons and the links that act (menus, cards, breadcrumbs, cart tools) under 44 px.
 SMALL_TARGETS = """() => [...document.querySelectorAll(
-    'button, .main-nav a, .cart-link, .pending-link, .breadcrumbs a, .card a, .cart-tools a, .site-footer nav a'
+    'button, .main-nav a, .cart-link, .pending-link, .breadcrumbs a, .card a, .cart-tools a, ' +
+    '.site-footer nav a, .unpaid-orders a, .summary a, .field small a'
   )].filter((element) => element.offsetParent !== null)
     .filter((element) => { const box = element.getBoundingClientRect();
                           return box.height < 43.5 || box.width < 43.5; })

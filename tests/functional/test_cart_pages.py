@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from store.catalogue.models import Plan, Product
 from store.extensions import db
 from store.orders.models import Order
+from tests.conftest import GATEWAY
 from tests.factories import make_product
 
 QUANTITY_AT_LEAST_1 = "La cantidad debe ser un número entero, 1 como mínimo."
 QUANTITY_1_TO_50 = "La cantidad debe estar entre 1 y 50."
 NOT_ON_SALE = "Este plan no está a la venta."
-GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"  # built from STORE_BASE_URL
 
 
 @pytest.fixture
@@ -232,6 +232,16 @@ def test_the_empty_cart_link_sits_apart_from_the_pay_button(shopper, plans):
     note = re.search(r'<p class="final-price">(.*?)</p>', html, re.S)[1]
     assert "Este es el precio final en CUP: no se añaden cargos al pagar." in note
     assert "Aceptamos: Pago de prueba (sandbox)." in note
+
+
+def test_removing_a_plan_that_is_not_in_the_cart_says_so_and_changes_nothing(shopper, plans):
+    shopper.add(plans["one_year"])
+    before = session_state(shopper)[0]
+
+    shopper.client.post("/carrito/quitar", data={"plan_id": plans["two_years"]})
+
+    assert session_state(shopper)[0] == before
+    assert shopper.flashes() == ["Ese plan no está en tu carrito."]
 
 
 def test_changing_a_quantity_says_what_changed(shopper, plans):

@@ -19,10 +19,9 @@ from store.mail.services import send_pending
 from store.money import Money
 from store.orders.models import Order, OrderStatus
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
-from tests.conftest import Shopper
+from tests.conftest import GATEWAY, Shopper
 from tests.factories import make_product
 
-GATEWAY = "http://127.0.0.1:5000/pago-de-prueba/"  # built from STORE_BASE_URL
 
 
 def delivered(app) -> list:

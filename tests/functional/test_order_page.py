@@ -49,7 +49,7 @@ def test_an_overdue_order_reads_as_expired_and_the_sweep_frees_its_keys(
 
     assert "El plazo para pagar terminó sin recibir el pago" in html
     # The buyer may take it up again: pay again, or put the plans back in the cart.
-    assert "Volver a pagar 150.00 CUP" in html and "Poner estos planes en mi carrito" in html
+    assert "Volver a pagar 150.00 CUP" in html and "Cambiar el pedido en mi carrito" in html
     assert "Pedido por pagar" not in html  # the header no longer points at it
     # Opening the page writes nothing: the scheduled sweep expires the order.
     assert status_after_viewing == OrderStatus.PENDING_PAYMENT
