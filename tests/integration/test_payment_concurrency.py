@@ -17,7 +17,9 @@ from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.orders.models import Order, OrderStatus
+from store.orders.services import OrderNotPayable, expire_orders
 from store.payments.models import Payment, PaymentStatus
+from store.payments.services import pay_order
 from tests.factories import make_plan, make_pool, make_product
 
 
@@ -134,3 +136,79 @@ def test_buyers_taking_over_a_lapsed_reservation_race_its_late_payment_without_a
         assert len(holders) == len(set(holders)) == 3
         assert [lic.order_line_id for lic in licences] == ([late.lines[0].id] if late_paid else [])
         assert late.status == (OrderStatus.FULFILLED if late_paid else OrderStatus.NEEDS_ATTENTION)
+
+
+def expired_order(app, till, keys: int = 2) -> tuple[int, str]:
+    """A pool order whose window closed and whose key went back to the pool."""
+    order_id, reference = till.check_out(cart_of_one_pool_licence(app, keys))
+    with app.app_context():
+        expire_orders(utcnow() + till.WINDOW * 2)
+    return order_id, reference
+
+
+def test_paying_again_while_the_old_payment_is_approved_fulfils_once(app, till, run_at_once):
+    order_id, reference = expired_order(app, till)
+
+    def race(i: int):
+        if i % 2:
+            return till.notify(reference, event=f"evt-late-{i}")
+        return pay_order(order_id, "sandbox", payment_window=till.WINDOW)
+
+    results = run_at_once(10, race)
+
+    unexpected = [r for r in results if isinstance(r, Exception)
+                  and not isinstance(r, OrderNotPayable)]
+    assert unexpected == [], results
+    assert results.count("fulfilled") == 1
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 1
+        states = db.session.scalars(sa.select(PoolKey.state).order_by(PoolKey.id)).all()
+        assert sorted(states) == sorted([PoolKeyState.ISSUED, PoolKeyState.AVAILABLE])
+        emails = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "order_delivery")
+        )
+        assert emails == 1
+
+
+def test_paying_again_while_the_sweep_runs_leaves_the_order_payable_with_its_key(
+    app, till, run_at_once
+):
+    order_id, _reference = till.check_out(cart_of_one_pool_licence(app, keys=1))
+    with app.app_context():
+        db.session.get(Order, order_id).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+
+    def race(i: int):
+        if i % 2:
+            return expire_orders()
+        return pay_order(order_id, "sandbox", payment_window=till.WINDOW)
+
+    results = run_at_once(6, race)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        key = db.session.scalar(sa.select(PoolKey))
+        assert order.status == OrderStatus.PENDING_PAYMENT and order.expires_at > utcnow()
+        assert key.state == PoolKeyState.RESERVED and key.reserved_until == order.expires_at
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1
+
+
+def test_five_tabs_paying_a_declined_order_again_start_one_new_payment(
+    app, till, run_at_once
+):
+    order_id, reference = till.check_out(cart_of_one_pool_licence(app, keys=1))
+    till.notify(reference, outcome="declined")
+
+    results = run_at_once(
+        5, lambda i: pay_order(order_id, "sandbox", payment_window=till.WINDOW)
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+        statuses = db.session.scalars(sa.select(Payment.status).order_by(Payment.id)).all()
+        assert statuses == [PaymentStatus.DECLINED, PaymentStatus.PENDING]
+        assert db.session.scalar(sa.select(PoolKey.state)) == PoolKeyState.RESERVED
