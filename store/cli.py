@@ -5,6 +5,7 @@ Messages are in the store's default language (STORE_DEFAULT_LOCALE), like the si
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -136,3 +137,35 @@ def send_mail(once: bool, interval: int) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+@store_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["customer", "support", "admin"]), default="customer",
+              show_default=True, help="What the user may do.")
+@click.option("--name", default="", help="The person's name (default: the email's local part).")
+def create_user(email: str, role: str, name: str) -> None:
+    """Create a user with a verified EMAIL. The password is read from
+    STORE_NEW_USER_PASSWORD when set (for scripts), else asked for twice."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from store.accounts.models import Role
+    from store.accounts.services import EmailTaken, NewAccount, WeakPassword, register
+
+    try:
+        email = validate_email(email, check_deliverability=False,
+                               allow_smtputf8=False).ascii_email
+    except EmailNotValidError:
+        raise click.ClickException(_("Enter a valid email address, like ana@example.com."))
+    password = os.environ.get("STORE_NEW_USER_PASSWORD") or click.prompt(
+        _("Password"), hide_input=True, confirmation_prompt=True
+    )
+    account = NewAccount(email=email, name=name.strip() or email.split("@")[0],
+                         password=password, role=Role(role),
+                         locale=current_app.config["BABEL_DEFAULT_LOCALE"])
+    try:
+        user = register(account, verified=True)
+    except (EmailTaken, WeakPassword) as error:
+        raise click.ClickException(str(error.detail))
+    click.echo(_("User %(email)s created with the role %(role)s.", email=user.email,
+                 role=user.role.label))

@@ -22,6 +22,7 @@ import os
 import stat
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import safe_join
 
 HASH_PARAMETER = "v"
@@ -61,9 +62,21 @@ def _digest(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()[:HASH_LENGTH]
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie, left alone by static files: extensions that look at the session
+    after each request (Flask-Login's remember cookie) would otherwise make every CSS file
+    vary by Cookie, and browsers fetch it again whenever the session changes."""
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint == "static" and not session.modified:
+            return
+        super().save_session(app, session, response)
+
+
 def register_static_files(app: Flask) -> None:
     """Add the content hash to every static URL and serve hashed URLs as immutable."""
     hashes = ContentHashes()
+    app.session_interface = SessionInterface()
 
     @app.url_defaults
     def add_content_hash(endpoint: str, values: dict) -> None:

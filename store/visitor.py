@@ -49,3 +49,15 @@ def remember_order(number: str) -> None:
     """Let this session open the order page without the emailed link."""
     numbers = [n for n in remembered_orders() if n != number]
     session["orders"] = (numbers + [number])[-MAX_REMEMBERED_ORDERS:]
+
+
+KEPT_ACROSS_SIGN_IN = ("cart", "orders", "locale")
+
+
+def renew_session() -> None:
+    """Start a fresh session (signing in or out), keeping the cart, the orders this browser
+    may open and the language. Nothing an attacker planted before sign-in survives it."""
+    kept = {key: session[key] for key in KEPT_ACROSS_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
+    _new_checkout_token()

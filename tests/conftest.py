@@ -304,6 +304,17 @@ class Shopper:
         gateway = self.check_out().headers["Location"]
         return self.answer_gateway(gateway, decision).headers["Location"]
 
+    PASSWORD = "tortuga-lampara-nube-42"  # strong enough for zxcvbn
+
+    def register(self, email: str = "ana@example.com", name: str = "Ana Pérez",
+                 password: str = PASSWORD, **extra):
+        return self.client.post("/cuenta/registro", data={
+            "email": email, "name": name, "password": password, **extra})
+
+    def sign_in(self, email: str = "ana@example.com", password: str = PASSWORD, **extra):
+        return self.client.post("/cuenta/entrar", data={
+            "email": email, "password": password, **extra})
+
     def page(self, path: str) -> str:
         return self.client.get(path).get_data(as_text=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from store.cart import bp, services
@@ -12,7 +13,7 @@ from store.dbtypes import utcnow
 from store.forms import first_error
 from store.i18n import line_title
 from store.orders.models import OrderStatus
-from store.orders.services import find_own_order, put_back, unpaid_orders
+from store.orders.services import find_own_order, owner_of, put_back, unpaid_orders
 from store.visitor import current_cart, remembered_orders, save_cart
 
 
@@ -103,7 +104,7 @@ def empty():
 @bp.post("/carrito/desde-pedido/<number>")
 def restore_order(number: str):
     """Put an order's plans back in the cart to change it; an unpaid order is cancelled."""
-    order = put_back(find_own_order(number, remembered_orders()).id)
+    order = put_back(find_own_order(number, remembered_orders(), owner_of(current_user)).id)
     added = services.add_lines(
         current_cart(), [(line.plan_id, line.quantity) for line in order.lines],
         max_quantity=_max_quantity(), max_lines=current_app.config["STORE_CART_MAX_LINES"],

@@ -47,6 +47,7 @@ class Buyer:
     email: str
     full_name: str
     phone: str = ""
+    user_id: int | None = None  # the account signed in, which the order is linked to
 
 
 class PaymentNotStarted(StoreError):
@@ -91,7 +92,8 @@ def _priced_lines(cart: Cart) -> list[cart_services.CartLine]:
 def _new_order(buyer: Buyer, lines, *, token: str, locale: str, expires: datetime) -> Order:
     order = Order(
         number=new_order_number(), email=buyer.email, full_name=buyer.full_name,
-        phone=buyer.phone, checkout_token=token, locale=locale, expires_at=expires,
+        phone=buyer.phone, user_id=buyer.user_id, checkout_token=token, locale=locale,
+        expires_at=expires,
         status=OrderStatus.PENDING_PAYMENT, currency="CUP",
     )
     for line in lines:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from store.cart import services as cart_services
@@ -32,6 +33,8 @@ def _form() -> CheckoutForm:
     if not form.is_submitted():
         form.payment_method.data = form.payment_method.choices[0][0]
         form.checkout_token.data = checkout_token()
+        if current_user.is_authenticated:  # a signed-in customer's details, to change if need be
+            form.email.data, form.full_name.data = current_user.email, current_user.name
     return form
 
 
@@ -69,7 +72,8 @@ def _place(form: CheckoutForm):
         flash(_("Your cart changed while you were checking out. Please check it and try again."),
               "error")
         return redirect(url_for("checkout.start"))
-    buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip())
+    buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip(),
+                  user_id=current_user.id if current_user.is_authenticated else None)
     try:
         placed = check_out(
             cart=current_cart(), buyer=buyer, checkout_token=form.checkout_token.data,

@@ -47,6 +47,8 @@ class Order(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="CUP")
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     locale: Mapped[str] = mapped_column(String(8), default="es")
+    # The account that placed the order, when the buyer was signed in.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

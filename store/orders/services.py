@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
@@ -96,16 +96,65 @@ def _by_number(number: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.number == number[:MAX_NUMBER_LENGTH]))
 
 
-def find_own_order(number: str, own_numbers: list[str]) -> Order:
-    """The order, when it is one of ``own_numbers`` (the visitor's session's orders).
+@dataclass(frozen=True)
+class Owner:
+    """A signed-in customer, as orders sees one: their orders are those placed while signed
+    in, and guest orders placed with their email once that email is verified."""
+
+    user_id: int
+    email: str  # normalised (lower case)
+    email_verified: bool
+
+    def owns(self, order: Order) -> bool:
+        return order.user_id == self.user_id or (
+            self.email_verified and order.email.strip().lower() == self.email
+        )
+
+    def orders_clause(self):
+        mine = Order.user_id == self.user_id
+        if not self.email_verified:
+            return mine
+        return or_(mine, func.lower(Order.email) == self.email)
+
+
+def owner_of(user) -> Owner | None:
+    """The Owner for a signed-in user (Flask-Login's current_user), None for a guest."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Owner(user.id, user.email, user.email_verified)
+
+
+def find_own_order(number: str, own_numbers: list[str], owner: Owner | None = None) -> Order:
+    """The order, when it is one of ``own_numbers`` (the visitor's session's orders) or
+    belongs to the signed-in ``owner``.
 
     Raises NotFound otherwise, the same for an unknown number and a stranger's order, so
     nobody learns which order numbers exist.
     """
-    order = _by_number(number) if number in own_numbers else None
-    if order is None:
+    order = _by_number(number)
+    if order is None or not (number in own_numbers or (owner and owner.owns(order))):
         raise NotFound()
     return order
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    page: int
+    pages: int
+
+
+def customer_orders(owner: Owner, *, page: int = 1, per_page: int = 20) -> OrderPage:
+    """One page of the customer's orders, newest first (two queries)."""
+    total = db.session.scalar(select(func.count()).select_from(Order).where(owner.orders_clause()))
+    pages = max(1, -(-(total or 0) // per_page))
+    page = min(max(page, 1), pages)
+    orders = db.session.scalars(
+        select(Order).where(owner.orders_clause())
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return OrderPage(list(orders), page, pages)
 
 
 def find_order_by_link(number: str, token: str | None) -> Order:

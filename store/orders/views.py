@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from flask import has_request_context, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +22,13 @@ from store.extensions import db
 from store.orders import bp
 from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
-from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
+from store.orders.services import (
+    find_order_by_link,
+    find_own_order,
+    order_view,
+    owner_of,
+    unpaid_orders,
+)
 from store.orders.states import shown_status
 from store.visitor import remember_order, remembered_orders
 
@@ -52,7 +59,7 @@ def open_emailed_link():
 
 @bp.get("/pedido/<number>/")
 def show(number: str):
-    order = find_own_order(number, remembered_orders())
+    order = find_own_order(number, remembered_orders(), owner_of(current_user))
     view = order_view(order.id)
     status = shown_status(order, utcnow())
     return _no_store(make_response(render_template(
@@ -64,7 +71,7 @@ def show(number: str):
 @bp.get("/pedido/<number>/claves.txt")
 def keys_file(number: str):
     """The order's keys as a plain-text file to keep (a download, never cached)."""
-    order = find_own_order(number, remembered_orders())
+    order = find_own_order(number, remembered_orders(), owner_of(current_user))
     view = order_view(order.id)
     response = make_response(render_template("orders/keys.txt", view=view, order=order))
     response.mimetype = "text/plain"

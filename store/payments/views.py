@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from store.extensions import csrf, db
 from store.licensing.services import OutOfStock
 from store.forms import first_error
-from store.orders.services import find_own_order
+from store.orders.services import find_own_order, owner_of
 from store.payments import bp
 from store.payments.forms import SandboxDecisionForm, pay_again_form
 from store.payments.gateway import PaymentOutcome, PaymentProviderError
@@ -28,7 +29,7 @@ def pay_again(number: str):
     A declined or expired order is reopened, its keys reserved again, when nothing it
     holds changed since it was placed.
     """
-    order = find_own_order(number, remembered_orders())
+    order = find_own_order(number, remembered_orders(), owner_of(current_user))
     order_page = url_for("orders.show", number=order.number)
     form = pay_again_form()
     if not form.validate_on_submit():

@@ -48,6 +48,20 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/carrito/desde-pedido/<number>", "POST"): (
         {}, {"anonymous": 404, "buyer": 302, "other": 404},
     ),
+    # Accounts: forms open for everybody; an empty form is refused; a signed-out visitor
+    # is sent to sign in. Links from emails open a page whose button does the change.
+    ("/cuenta/registro", "GET"): ({}, 200),
+    ("/cuenta/registro", "POST"): ({}, 400),
+    ("/cuenta/entrar", "GET"): ({}, 200),
+    ("/cuenta/entrar", "POST"): ({}, 400),
+    ("/cuenta/salir", "POST"): ({}, 302),
+    ("/cuenta/verificar/<token>", "GET"): ({}, 200),
+    ("/cuenta/verificar/<token>", "POST"): ({}, 302),
+    ("/cuenta/olvide", "GET"): ({}, 200),
+    ("/cuenta/olvide", "POST"): ({}, 400),
+    ("/cuenta/restablecer/<token>", "GET"): ({}, 200),
+    ("/cuenta/restablecer/<token>", "POST"): ({}, 400),
+    ("/cuenta/pedidos", "GET"): ({}, 302),
     # Providers sign their notifications; an unsigned one is refused for everybody.
     ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
@@ -70,7 +84,7 @@ def world(app, shopper, stranger, shopper_for) -> dict:
     return {
         "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
                    "provider": "sandbox", "path:filename": "css/store.css",
-                   "plan_id": str(plan_id)},
+                   "plan_id": str(plan_id), "token": "not-a-signed-token"},
         "visitors": {"anonymous": shopper_for(app), "buyer": shopper,
                      "other": stranger},
     }
