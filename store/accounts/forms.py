@@ -72,3 +72,20 @@ class ResetPasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that confirms a link's action (links are opened with GET, which changes nothing)."""
+
+
+class NameForm(FlaskForm):
+    name = StringField(_l("Full name"), filters=[_strip],
+                       validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+
+
+class EmailForm(FlaskForm):
+    email = _email_field()
+    password = _password_field(_l("Your password"))
+
+
+class PasswordForm(FlaskForm):
+    current = _password_field(_l("Your password"))
+    password = _password_field(_l("New password"), _l(
+        "At least 10 characters. A few unrelated words make a strong password."
+    ))

@@ -199,6 +199,37 @@ def change_password(user_id: int, current: str, new: str) -> User:
     return user
 
 
+def change_name(user_id: int, name: str) -> User:
+    """Change the account's name. One use case."""
+    with use_case() as uow:
+        user = db.session.get(User, user_id)
+        user.name = name.strip()
+        uow.commit()
+    return user
+
+
+def change_email(user_id: int, new_email: str, password: str, *, locale: str) -> User:
+    """Move the account to ``new_email``, unverified until its link is opened.
+
+    Asks for the password (whoever borrows a signed-in phone cannot take the account), and
+    sends the verification link to the new address. Guest orders of the new address show
+    only once it is verified. Raises BadCredentials or EmailTaken, changing nothing.
+    """
+    email = normalise_email(new_email)
+    with use_case() as uow:
+        user = db.session.get(User, user_id)
+        if not password_matches(user.password_hash, password):
+            raise BadCredentials()
+        if email != user.email:
+            if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise EmailTaken(_l("There is already an account for this email."))
+            user.email, user.email_verified_at = email, None
+            db.session.flush()
+            queue(ACCOUNT_VERIFICATION, email, locale=locale, user_id=user.id)
+        uow.commit()
+    return user
+
+
 def _set_password(user: User, password: str) -> None:
     _check_password(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)

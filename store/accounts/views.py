@@ -7,12 +7,16 @@ from __future__ import annotations
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from store.accounts import bp
 from store.accounts.forms import (
     ConfirmForm,
+    EmailForm,
     ForgotPasswordForm,
+    NameForm,
+    PasswordForm,
     RegisterForm,
     ResetPasswordForm,
     SignInForm,
@@ -25,13 +29,32 @@ from store.accounts.services import (
     NewAccount,
     WeakPassword,
     authenticate,
+    change_email,
+    change_name,
+    change_password,
     register as register_account,
     request_password_reset,
     reset_password,
     verify_email,
 )
-from store.orders.services import customer_orders, owner_of
+from store.dbtypes import utcnow
+from store.orders.services import (
+    customer_licences,
+    customer_orders,
+    LicenceState,
+    find_customer_licence,
+    owner_of,
+)
 from store.visitor import renew_session
+
+
+LICENCE_STATES = {
+    LicenceState.ACTIVE: _l("Active"),
+    LicenceState.EXPIRES_SOON: _l("Expires soon: renew it in time"),
+    LicenceState.EXPIRED: _l("Expired"),
+    LicenceState.REVOKED: _l("Revoked: this key no longer works"),
+    LicenceState.REFUNDED: _l("Refunded"),
+}
 
 
 def _locale() -> str:
@@ -146,3 +169,88 @@ def my_orders():
     results = customer_orders(owner_of(current_user),
                               page=int(page) if page.isdigit() and len(page) < 6 else 1)
     return _no_store(make_response(render_template("accounts/orders.html", results=results)))
+
+
+@bp.get("/cuenta/licencias")
+@login_required
+def my_licences():
+    licences = customer_licences(owner_of(current_user), utcnow())
+    return _no_store(make_response(render_template(
+        "accounts/licences.html", licences=licences, shown=None, form=ConfirmForm(),
+        licence_states=LICENCE_STATES)))
+
+
+@bp.post("/cuenta/licencias/<int:licence_id>/ver")
+@login_required
+def show_key(licence_id: int):
+    """Show one key on the page this POST answers (never cached, never in a URL)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.my_licences"))
+    owner = owner_of(current_user)
+    shown = find_customer_licence(owner, licence_id, utcnow())
+    return _no_store(make_response(render_template(
+        "accounts/licences.html", licences=customer_licences(owner, utcnow()), shown=shown,
+        form=form, licence_states=LICENCE_STATES)))
+
+
+def _account_page(status: int = 200, **forms):
+    forms.setdefault("name_form", NameForm(name=current_user.name))
+    forms.setdefault("email_form", EmailForm(email=current_user.email))
+    forms.setdefault("password_form", PasswordForm())
+    return _no_store(make_response(render_template("accounts/account.html", **forms), status))
+
+
+@bp.get("/cuenta/")
+@login_required
+def account():
+    return _account_page()
+
+
+@bp.post("/cuenta/nombre")
+@login_required
+def update_name():
+    form = NameForm()
+    if not form.validate_on_submit():
+        return _account_page(400, name_form=form)
+    change_name(current_user.id, form.name.data)
+    flash(_("Your name is saved."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/cuenta/correo")
+@login_required
+def update_email():
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            user = change_email(current_user.id, form.email.data, form.password.data,
+                                locale=_locale())
+        except BadCredentials as error:
+            form.password.errors.append(str(error.title))
+        except EmailTaken as error:
+            form.email.errors.append(str(error.detail))
+        else:
+            if not user.email_verified:
+                flash(_("We sent a link to %(email)s: open it to confirm your new email.",
+                        email=user.email), "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(400, email_form=form)
+
+
+@bp.post("/cuenta/contrasena")
+@login_required
+def update_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = change_password(current_user.id, form.current.data, form.password.data)
+        except BadCredentials as error:
+            form.current.errors.append(str(error.title))
+        except WeakPassword as error:
+            form.password.errors.append(str(error.detail))
+        else:
+            _start_session(user)  # this session goes on; every other one is signed out
+            flash(_("Your new password is saved. Other devices are signed out."), "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(400, password_form=form)

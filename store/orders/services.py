@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
-from store.licensing.models import Licence
+from store.licensing.models import Licence, LicenceStatus
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import can_transition, note, shown_status, transition
 from store.unit_of_work import use_case
@@ -135,6 +137,74 @@ def find_own_order(number: str, own_numbers: list[str], owner: Owner | None = No
     if order is None or not (number in own_numbers or (owner and owner.owns(order))):
         raise NotFound()
     return order
+
+
+EXPIRES_SOON = timedelta(days=30)
+
+
+class LicenceState(enum.StrEnum):
+    """What "Mis licencias" says of a licence."""
+
+    ACTIVE = "active"
+    EXPIRES_SOON = "expires_soon"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class OwnedLicence:
+    licence: Licence
+    line: OrderLine
+    state: LicenceState
+
+    @property
+    def number(self) -> str:
+        return self.line.order.number
+
+    def masked_key(self) -> str:
+        """The key with every group but the last hidden: enough to tell keys apart."""
+        groups = reveal(self.licence).split("-")
+        return "-".join(["••••"] * (len(groups) - 1) + groups[-1:])
+
+    def key(self) -> str:
+        return reveal(self.licence)
+
+
+def _state(licence: Licence, now: datetime) -> LicenceState:
+    if licence.status == LicenceStatus.REVOKED:
+        return LicenceState.REVOKED
+    if licence.status == LicenceStatus.REFUNDED:
+        return LicenceState.REFUNDED
+    if licence.status == LicenceStatus.EXPIRED or licence.expires_at <= now:
+        return LicenceState.EXPIRED
+    if licence.expires_at <= now + EXPIRES_SOON:
+        return LicenceState.EXPIRES_SOON
+    return LicenceState.ACTIVE
+
+
+def customer_licences(owner: Owner, now: datetime) -> list[OwnedLicence]:
+    """The current licences of the customer's orders, the latest to expire first (one query).
+
+    A reissued licence shows as its replacement only.
+    """
+    rows = db.session.execute(
+        select(Licence, OrderLine)
+        .join(OrderLine, Licence.order_line_id == OrderLine.id)
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(owner.orders_clause(), Licence.replaced_by_id.is_(None))
+        .options(selectinload(OrderLine.order))
+        .order_by(Licence.expires_at.desc(), Licence.id.desc())
+    ).all()
+    return [OwnedLicence(licence, line, _state(licence, now)) for licence, line in rows]
+
+
+def find_customer_licence(owner: Owner, licence_id: int, now: datetime) -> OwnedLicence:
+    """One of the customer's licences. Raises NotFound for anyone else's or an unknown id."""
+    for owned in customer_licences(owner, now):
+        if owned.licence.id == licence_id:
+            return owned
+    raise NotFound()
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/cuenta/restablecer/<token>", "GET"): ({}, 200),
     ("/cuenta/restablecer/<token>", "POST"): ({}, 400),
     ("/cuenta/pedidos", "GET"): ({}, 302),
+    ("/cuenta/licencias", "GET"): ({}, 302),
+    ("/cuenta/licencias/<int:licence_id>/ver", "POST"): ({}, 302),
+    ("/cuenta/", "GET"): ({}, 302),
+    ("/cuenta/nombre", "POST"): ({"name": "Otro"}, 302),
+    ("/cuenta/correo", "POST"): ({}, 302),
+    ("/cuenta/contrasena", "POST"): ({}, 302),
     # Providers sign their notifications; an unsigned one is refused for everybody.
     ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
@@ -84,7 +90,8 @@ def world(app, shopper, stranger, shopper_for) -> dict:
     return {
         "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
                    "provider": "sandbox", "path:filename": "css/store.css",
-                   "plan_id": str(plan_id), "token": "not-a-signed-token"},
+                   "plan_id": str(plan_id), "token": "not-a-signed-token",
+                   "int:licence_id": "1"},
         "visitors": {"anonymous": shopper_for(app), "buyer": shopper,
                      "other": stranger},
     }

@@ -274,3 +274,87 @@ def test_create_user_asks_for_the_password_twice_without_the_variable(app, count
 
     assert result.exit_code == 0, result.output
     assert user(app).role == Role.SUPPORT
+
+
+def test_my_licences_masks_each_key_and_a_post_shows_one_once_without_caching(
+    app, shopper, shopper_for, plans
+):
+    shopper.register()
+    order_page = shopper.buy(plans["generated"], 2)
+    keys = Shopper.keys_in(shopper.page(order_page))
+
+    listing = shopper.page("/cuenta/licencias")
+    with app.app_context():
+        from store.licensing.models import Licence
+
+        licence_id = db.session.scalars(sa.select(Licence.id).order_by(Licence.id)).first()
+    shown = shopper.client.post(f"/cuenta/licencias/{licence_id}/ver")
+    theirs = shopper_for(app)
+    theirs.register(email="beto@example.com", name="Beto Díaz")
+    stolen = theirs.client.post(f"/cuenta/licencias/{licence_id}/ver")
+
+    assert not any(key in listing for key in keys)
+    assert all(f"••••-••••-••••-••••-••••-••••-••••-{key[-4:]}" in listing for key in keys)
+    assert "Activa" in listing and "1 dispositivo" in listing
+    html = shown.get_data(as_text=True)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert len([key for key in keys if key in Shopper.keys_in(html)]) == 1
+    assert stolen.status_code == 404
+
+
+def test_a_licence_close_to_its_end_says_so(app, shopper, plans):
+    from datetime import timedelta
+
+    from store.dbtypes import utcnow
+    from store.licensing.models import Licence
+
+    shopper.register()
+    shopper.buy(plans["generated"])
+    with app.app_context():
+        db.session.scalar(sa.select(Licence)).expires_at = utcnow() + timedelta(days=10)
+        db.session.commit()
+
+    assert "Vence pronto: renuévala a tiempo" in shopper.page("/cuenta/licencias")
+
+
+def test_changing_the_email_asks_for_the_password_and_verifies_the_new_address(
+    app, shopper, count
+):
+    shopper.register()
+    shopper.client.post(sent_links(app, "/cuenta/verificar/")[0])
+
+    wrong = shopper.client.post("/cuenta/correo", data={
+        "email": "ana.nueva@example.com", "password": "no-es-la-clave-77"})
+    after_wrong = user(app).email
+    moved = shopper.client.post("/cuenta/correo", data={
+        "email": "Ana.Nueva@example.com", "password": Shopper.PASSWORD})
+
+    assert wrong.status_code == 400 and after_wrong == "ana@example.com"
+    assert moved.headers["Location"] == "/cuenta/"
+    account = user(app)
+    assert account.email == "ana.nueva@example.com" and account.email_verified_at is None
+    assert sent_links(app, "/cuenta/verificar/")[-1] != sent_links(app, "/cuenta/verificar/")[0]
+
+
+def test_changing_the_password_keeps_this_session_and_signs_out_the_others(
+    app, shopper, shopper_for
+):
+    shopper.register()
+    elsewhere = shopper_for(app)
+    elsewhere.sign_in()
+
+    changed = shopper.client.post("/cuenta/contrasena", data={
+        "current": Shopper.PASSWORD, "password": "girasol-escalera-mar-77"})
+
+    assert changed.headers["Location"] == "/cuenta/"
+    assert shopper.client.get("/cuenta/").status_code == 200
+    assert elsewhere.client.get("/cuenta/").status_code == 302
+    assert user(app).auth_version == 2
+
+
+def test_changing_the_name_saves_it(app, shopper):
+    shopper.register()
+
+    shopper.client.post("/cuenta/nombre", data={"name": "  Ana María Pérez "})
+
+    assert user(app).name == "Ana María Pérez"
