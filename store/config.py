@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -255,6 +256,11 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
         TESTING=env == "testing",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # "Keep me signed in" (Flask-Login): the same care as the session cookie, 30 days.
+        REMEMBER_COOKIE_SECURE=config["SESSION_COOKIE_SECURE"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )

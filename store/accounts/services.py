@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from store.accounts.models import Role, User, normalise_email
 from store.accounts.passwords import hash_password, password_matches, password_problem
@@ -95,11 +96,19 @@ def register(account: NewAccount, *, verified: bool = False) -> User:
                     password_hash=hash_password(account.password), locale=account.locale,
                     email_verified_at=utcnow() if verified else None)
         db.session.add(user)
-        db.session.flush()
+        _flush_unless_taken()
         if not verified:
             queue(ACCOUNT_VERIFICATION, email, locale=account.locale, user_id=user.id)
         uow.commit()
     return user
+
+
+def _flush_unless_taken() -> None:
+    """Write the account; another request taking the same email first is EmailTaken."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise EmailTaken(_l("There is already an account for this email.")) from error
 
 
 # A real hash to check against when the email is unknown, so both refusals take as long.
@@ -224,7 +233,7 @@ def change_email(user_id: int, new_email: str, password: str, *, locale: str) ->
             if db.session.scalar(select(User.id).where(User.email == email)) is not None:
                 raise EmailTaken(_l("There is already an account for this email."))
             user.email, user.email_verified_at = email, None
-            db.session.flush()
+            _flush_unless_taken()
             queue(ACCOUNT_VERIFICATION, email, locale=locale, user_id=user.id)
         uow.commit()
     return user
