@@ -49,3 +49,11 @@ def remember_order(number: str) -> None:
     """Let this session open the order page without the emailed link."""
     numbers = [n for n in remembered_orders() if n != number]
     session["orders"] = (numbers + [number])[-MAX_REMEMBERED_ORDERS:]
+
+
+def visitor_id() -> str:
+    """A random id for this browser session (made on first use), to count its requests."""
+    value = session.get("visitor")
+    if not isinstance(value, str) or not value:
+        value = session["visitor"] = secrets.token_urlsafe(12)
+    return value

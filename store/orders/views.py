@@ -23,6 +23,7 @@ from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
 from store.orders.services import find_order_by_link, find_own_order, order_view, unpaid_orders
 from store.orders.states import shown_status
+from store.ratelimit import limited
 from store.visitor import remember_order, remembered_orders
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,17 @@ def open_emailed_link():
     return _no_store(redirect(url_for(request.endpoint, number=number)))
 
 
+def _no_token() -> bool:
+    return "t" not in request.args
+
+
+# Guessing an order's token: every request carrying one counts, per address, across the
+# order's addresses. The buyer's own session opens its orders without a token, uncounted.
+order_link_limit = limited("STORE_LIMIT_ORDER_LINK", scope="order-link", exempt_when=_no_token)
+
+
 @bp.get("/pedido/<number>/")
+@order_link_limit
 def show(number: str):
     order = find_own_order(number, remembered_orders())
     view = order_view(order.id)
@@ -62,6 +73,7 @@ def show(number: str):
 
 
 @bp.get("/pedido/<number>/claves.txt")
+@order_link_limit
 def keys_file(number: str):
     """The order's keys as a plain-text file to keep (a download, never cached)."""
     order = find_own_order(number, remembered_orders())

@@ -44,7 +44,8 @@ def test_production_refuses_an_empty_secret_key(tmp_path):
 
 def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
     environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48,
-               "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://t.example"}
+               "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://t.example",
+               "STORE_REDIS_URL": "redis://127.0.0.1:6379/0"}
     with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):
         load_config(environ, tmp_path)
     config = load_config({**environ, "STORE_ALLOW_SQLITE_IN_PRODUCTION": "1"}, tmp_path)
@@ -54,7 +55,8 @@ def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
 def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_path):
     config = load_config(
         {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG,
-         "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://tienda.example/"},
+         "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://tienda.example/",
+         "STORE_REDIS_URL": "redis://127.0.0.1:6379/0"},
         tmp_path,
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == PG
