@@ -74,6 +74,8 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     # Shared storage (rate limits now; caches and the task queue later). Without it,
     # each process keeps its own counters in memory.
     "STORE_REDIS_URL": ("STORE_REDIS_URL", str, None),
+    # Start of every key the store writes, so several stores (or test runs) share one Redis.
+    "STORE_REDIS_PREFIX": ("STORE_REDIS_PREFIX", str, "store"),
     "STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION": (
         "STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION", bool, False,
     ),
@@ -295,6 +297,7 @@ def _check_rate_limits(config: dict[str, Any], production: bool) -> None:
         # A Redis that stops answering must not hold a page for long (see store/ratelimit.py).
         config["RATELIMIT_STORAGE_OPTIONS"] = {
             "socket_connect_timeout": 1, "socket_timeout": 1, "wrap_exceptions": True,
+            "key_prefix": f"{config['STORE_REDIS_PREFIX']}:limits",
         }
 
 

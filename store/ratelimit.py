@@ -86,7 +86,8 @@ def seconds_to_wait() -> int:
     current = limiter.current_limit
     if current is None:
         return 60
-    return max(1, math.ceil(current.reset_at - time.time()))
+    reset_time, _remaining = current.window
+    return max(1, math.ceil(reset_time - time.time()))
 
 
 def too_many_requests(error: RateLimitExceeded):

@@ -57,11 +57,12 @@ def _no_token() -> bool:
 
 # Guessing an order's token: every request carrying one counts, per address, across the
 # order's addresses. The buyer's own session opens its orders without a token, uncounted.
-order_link_limit = limited("STORE_LIMIT_ORDER_LINK", scope="order-link", exempt_when=_no_token)
+# A limit on the blueprint is checked before open_emailed_link runs (a route's own limit
+# would be checked only when its view runs, after the link was tried).
+limited("STORE_LIMIT_ORDER_LINK", scope="order-link", exempt_when=_no_token)(bp)
 
 
 @bp.get("/pedido/<number>/")
-@order_link_limit
 def show(number: str):
     order = find_own_order(number, remembered_orders())
     view = order_view(order.id)
@@ -73,7 +74,6 @@ def show(number: str):
 
 
 @bp.get("/pedido/<number>/claves.txt")
-@order_link_limit
 def keys_file(number: str):
     """The order's keys as a plain-text file to keep (a download, never cached)."""
     order = find_own_order(number, remembered_orders())
