@@ -13,6 +13,7 @@ from flask import Flask, abort, current_app, has_request_context, request
 from store.config import LOCALES, load_config
 from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
+from store.ratelimit import register_rate_limits
 from store.resources import default_instance_path, resource_dir
 from store.static_files import register_static_files
 from store.urls import MAX_REDIRECT_LENGTH
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in config.items() if not k.startswith("STORE_")})
 
     register_extensions(app)
+    register_rate_limits(app)
     register_areas(app)
     register_errorhandlers(app)
     register_templating(app)

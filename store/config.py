@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 
 class ConfigurationError(RuntimeError):
     """The environment does not describe a store that can start safely."""
 
 
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 ENVIRONMENTS = ("development", "production", "testing")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -69,7 +72,35 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_SMTP_USERNAME": ("STORE_SMTP_USERNAME", str, ""),
     "STORE_SMTP_PASSWORD": ("STORE_SMTP_PASSWORD", str, ""),
     "STORE_SMTP_STARTTLS": ("STORE_SMTP_STARTTLS", bool, True),
+    # Shared storage (rate limits now; caches and the task queue later). Without it,
+    # each process keeps its own counters in memory.
+    "STORE_REDIS_URL": ("STORE_REDIS_URL", str, None),
+    # Start of every key the store writes, so several stores (or test runs) share one Redis.
+    "STORE_REDIS_PREFIX": ("STORE_REDIS_PREFIX", str, "store"),
+    "STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION": (
+        "STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION", bool, False,
+    ),
+    # Proxies in front of the store that set X-Forwarded-For (0: none, the peer is the client).
+    "STORE_PROXY_HOPS": ("STORE_PROXY_HOPS", int, 0),
+    # Rate limits (store/ratelimit.py): "N per period", several joined by ";".
+    "STORE_LIMIT_CHECKOUT_PER_VISITOR": (
+        "STORE_LIMIT_CHECKOUT_PER_VISITOR", str, "10 per 10 minutes",
+    ),
+    "STORE_LIMIT_CHECKOUT_PER_ADDRESS": ("STORE_LIMIT_CHECKOUT_PER_ADDRESS", str, "30 per hour"),
+    "STORE_LIMIT_ORDER_LINK": ("STORE_LIMIT_ORDER_LINK", str, "20 per 10 minutes"),
+    "STORE_LIMIT_NOTIFICATION": ("STORE_LIMIT_NOTIFICATION", str, "600 per minute"),
+    "STORE_LIMIT_ACCOUNT_PER_ADDRESS": (
+        "STORE_LIMIT_ACCOUNT_PER_ADDRESS", str, "20 per 15 minutes",
+    ),
+    "STORE_LIMIT_ACCOUNT_PER_ACCOUNT": ("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", str, "5 per 15 minutes"),
+    # What unpaid orders may hold of a pool plan's keys (key hoarding).
+    "STORE_POOL_MAX_PER_LINE": ("STORE_POOL_MAX_PER_LINE", int, 5),
+    "STORE_POOL_MAX_HELD_PER_BUYER": ("STORE_POOL_MAX_HELD_PER_BUYER", int, 10),
+    "STORE_POOL_MAX_SHARE_PERCENT": ("STORE_POOL_MAX_SHARE_PERCENT", int, 50),
 }
+
+# Whole-number settings where 0 means "none".
+ZERO_ALLOWED = frozenset({"STORE_PROXY_HOPS"})
 
 # Languages the interface is translated into; the first is the fallback.
 LOCALES = ("es", "en")
@@ -96,8 +127,10 @@ def _parse(name: str, raw: str, kind: type) -> Any:
             value = int(raw)
         except ValueError:
             raise ConfigurationError(f"{name} must be a whole number; got {raw!r}") from None
-        if value < 1:
-            raise ConfigurationError(f"{name} must be at least 1; got {value}")
+        if value < (0 if name in ZERO_ALLOWED else 1):
+            raise ConfigurationError(
+                f"{name} must be at least {0 if name in ZERO_ALLOWED else 1}; got {value}"
+            )
         return value
     return raw
 
@@ -231,6 +264,44 @@ def _check_secrets_and_services(
     config["STORE_STAFF_EMAIL"] = _mailbox("STORE_STAFF_EMAIL", config["STORE_STAFF_EMAIL"])
 
 
+def _check_rate_limits(config: dict[str, Any], production: bool) -> None:
+    """Limit strings that parse, a percentage, and shared storage for several servers."""
+    for name, (key, _kind, _default) in SETTINGS.items():
+        if name.startswith("STORE_LIMIT_"):
+            try:
+                parse_many(config[key])
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} must be a rate such as \"10 per 10 minutes\" (several joined "
+                    f"by \";\"); got {config[key]!r}"
+                ) from None
+    if config["STORE_POOL_MAX_SHARE_PERCENT"] > 100:
+        raise ConfigurationError(
+            "STORE_POOL_MAX_SHARE_PERCENT is a percentage from 1 to 100; "
+            f"got {config['STORE_POOL_MAX_SHARE_PERCENT']}"
+        )
+    url = config["STORE_REDIS_URL"] or ""
+    if url and urlsplit(url).scheme not in REDIS_SCHEMES:
+        raise ConfigurationError(
+            f"STORE_REDIS_URL must be an address such as redis://127.0.0.1:6379/0; got {url!r}"
+        )
+    if production and not url and not config["STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION"]:
+        raise ConfigurationError(
+            "STORE_REDIS_URL is not set. Without it every server process counts rate limits "
+            "on its own, so several processes multiply every limit. Set it to a Redis address "
+            "such as redis://127.0.0.1:6379/0, or set STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION=1 "
+            "to accept per-process limits (one process only)."
+        )
+    config["STORE_REDIS_URL"] = url or None
+    config["RATELIMIT_STORAGE_URI"] = url or "memory://"
+    if url:
+        # A Redis that stops answering must not hold a page for long (see store/ratelimit.py).
+        config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": 1, "socket_timeout": 1, "wrap_exceptions": True,
+            "key_prefix": f"{config['STORE_REDIS_PREFIX']}:limits",
+        }
+
+
 def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Build the Flask config from ``environ``.
 
@@ -249,6 +320,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     _check_locales(config)
     _check_secrets_and_services(config, instance_path, production)
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
+    _check_rate_limits(config, production)
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -27,6 +29,19 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def client_address() -> str:
+    """The client's address: the peer, or what STORE_PROXY_HOPS trusted proxies forwarded."""
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+# Rate limits (store/ratelimit.py). Storage is STORE_REDIS_URL, else this process's memory.
+# A Redis outage must not stop sales: errors are logged and limits fall back to memory.
+limiter = Limiter(
+    key_func=client_address, strategy="fixed-window", swallow_errors=True,
+    in_memory_fallback_enabled=True, headers_enabled=False,
+)
 
 # Connection option that makes the next SQLite transaction begin with BEGIN IMMEDIATE.
 IMMEDIATE_OPTION = "store_sqlite_immediate"

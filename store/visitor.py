@@ -51,6 +51,14 @@ def remember_order(number: str) -> None:
     session["orders"] = (numbers + [number])[-MAX_REMEMBERED_ORDERS:]
 
 
+def visitor_id() -> str:
+    """A random id for this browser session (made on first use), to count its requests."""
+    value = session.get("visitor")
+    if not isinstance(value, str) or not value:
+        value = session["visitor"] = secrets.token_urlsafe(12)
+    return value
+
+
 KEPT_ACROSS_SIGN_IN = ("cart", "orders", "locale")
 
 

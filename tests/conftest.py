@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from html import unescape
@@ -30,11 +31,17 @@ from store.payments.services import Confirmation, confirm_payment
 PG_URL = os.environ.get("STORE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("STORE_REQUIRE_PG") == "1"
 # Variables the test run itself reads; every other STORE_* is cleared for each test.
-TEST_RUN_VARIABLES = {"STORE_TEST_DATABASE_URL", "STORE_REQUIRE_PG", "STORE_REQUIRE_BROWSER"}
+TEST_RUN_VARIABLES = {"STORE_TEST_DATABASE_URL", "STORE_REQUIRE_PG", "STORE_REQUIRE_BROWSER",
+                      "STORE_REDIS_URL", "STORE_REQUIRE_REDIS"}
+# With STORE_REDIS_URL set (CI sets it) every test app keeps its rate limits in Redis,
+# each under a key prefix of its own, so no test sees another's counts.
+REDIS_URL = os.environ.get("STORE_REDIS_URL", "")
+REQUIRE_REDIS = os.environ.get("STORE_REQUIRE_REDIS") == "1"
 
 
 def pytest_report_header(config) -> str:
-    return f"store database: {PG_URL or 'SQLite, one file per test'}"
+    return (f"store database: {PG_URL or 'SQLite, one file per test'}; "
+            f"rate limits: {REDIS_URL or 'memory'}")
 
 
 def config_for_tests(instance_path, database_url: str, **overrides) -> dict:
@@ -44,6 +51,7 @@ def config_for_tests(instance_path, database_url: str, **overrides) -> dict:
         "STORE_DATABASE_URL": database_url,
         "STORE_SECRET_KEY": "test-secret-key",
         "STORE_INSTANCE_PATH": str(instance_path),
+        "STORE_REDIS_PREFIX": f"store-test-{uuid.uuid4().hex}",
         "WTF_CSRF_ENABLED": False,
     }
     config.update(overrides)
@@ -65,6 +73,31 @@ def pg_url() -> str:
             pytest.fail("STORE_REQUIRE_PG=1 but STORE_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL not configured (set STORE_TEST_DATABASE_URL)")
     return PG_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis URL of the test run, answering; skips without one (fails under
+    STORE_REQUIRE_REDIS=1, and whenever the Redis named does not answer)."""
+    import redis
+
+    if not REDIS_URL:
+        if REQUIRE_REDIS:
+            pytest.fail("STORE_REQUIRE_REDIS=1 but STORE_REDIS_URL is not set")
+        pytest.skip("Redis not configured (set STORE_REDIS_URL)")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"STORE_REDIS_URL={REDIS_URL} does not answer: {error}")
+    return REDIS_URL
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limits_storage(request) -> dict[str, str]:
+    """Run a rate-limit test on each storage: settings for ``make_app``."""
+    if request.param == "memory":
+        return {"STORE_REDIS_URL": ""}
+    return {"STORE_REDIS_URL": request.getfixturevalue("redis_url")}
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from store.cart import services as cart_services
+from store.catalogue.models import Fulfilment
+from store.checkout.caps import PoolCaps, check_pool_caps
 from store.dbtypes import utcnow
 from store.errors import InvalidInput, StoreError
 from store.extensions import db
@@ -71,6 +74,12 @@ class PlacedOrder:
         """False when the same checkout was submitted before (a second click or tab)."""
         return self.pay_at is not None
 
+    @property
+    def pool_keys(self) -> int:
+        """How many pool keys the order reserved."""
+        return sum(line.quantity for line in self.order.lines
+                   if line.fulfilment == Fulfilment.POOL)
+
 
 def new_order_number() -> str:
     """A random, human-friendly number such as A-7KQ2-M9XD (not guessable, no look-alikes)."""
@@ -108,22 +117,38 @@ def _new_order(buyer: Buyer, lines, *, token: str, locale: str, expires: datetim
     return order
 
 
+@dataclass(frozen=True)
+class Placing:
+    """What one checkout records besides the cart and the buyer."""
+
+    token: str
+    locale: str
+    provider: PaymentProvider
+    now: datetime
+    expires: datetime
+    keys_held_by_address: int = 0
+
+
 def check_out(
     *, cart: Cart, buyer: Buyer, checkout_token: str, locale: str,
     payment_window: timedelta, provider_name: str, now: datetime | None = None,
+    keys_held_by_address: int = 0,
 ) -> PlacedOrder:
     """Place the order for ``cart`` and start its payment, or find the one this checkout placed.
 
+    ``keys_held_by_address`` is how many pool keys orders from the buyer's address hold
+    already (the view counts them; see store/checkout/caps.py).
+
     Raises NotFound (unknown provider), CartNeedsReview (empty cart, changed prices or
-    plans), OutOfStock (a pool plan is short; names it) or PaymentProviderError (the
-    provider cannot charge this order), writing nothing; or PaymentNotStarted when the
-    order was placed but the provider failed to open the payment.
+    plans), HoldingLimitReached (the order would hoard a pool's keys), OutOfStock (a pool
+    plan is short; names it) or PaymentProviderError (the provider cannot charge this
+    order), writing nothing; or PaymentNotStarted when the order was placed but the
+    provider failed to open the payment.
     """
-    provider = get_provider(provider_name)
     now = now or utcnow()
-    order, payment_id = _record_order_with_retries(
-        cart, buyer, checkout_token, locale, provider, now=now, expires=now + payment_window
-    )
+    placing = Placing(checkout_token, locale, get_provider(provider_name), now,
+                      now + payment_window, keys_held_by_address)
+    order, payment_id = _record_order_with_retries(cart, buyer, placing)
     if payment_id is None:  # this checkout had placed its order already
         return PlacedOrder(order)
     try:
@@ -133,17 +158,16 @@ def check_out(
 
 
 def _record_order_with_retries(
-    cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
-    now: datetime, expires: datetime,
+    cart: Cart, buyer: Buyer, placing: Placing
 ) -> tuple[Order, int | None]:
     """Record the order; on a unique-key clash, find the order a double submit placed, or
     draw another random order number. Returns the order and its new payment's id (None
     when this checkout had placed the order before)."""
     for attempt in range(1, NUMBER_ATTEMPTS + 1):
         try:
-            return _record_order(cart, buyer, token, locale, provider, now=now, expires=expires)
+            return _record_order(cart, buyer, placing)
         except IntegrityError:
-            existing = find_order_by_checkout_token(token)
+            existing = find_order_by_checkout_token(placing.token)
             if existing is not None:  # the same checkout committed first (a double click)
                 return existing, None
             if attempt == NUMBER_ATTEMPTS:
@@ -151,20 +175,20 @@ def _record_order_with_retries(
     raise AssertionError("unreachable")
 
 
-def _record_order(
-    cart: Cart, buyer: Buyer, token: str, locale: str, provider: PaymentProvider, *,
-    now: datetime, expires: datetime,
-) -> tuple[Order, int | None]:
+def _record_order(cart: Cart, buyer: Buyer, placing: Placing) -> tuple[Order, int | None]:
     """The use case's transaction: the order, its reserved keys and its payment, or the
     order this checkout already placed (with no payment id)."""
     with use_case() as uow:
-        existing = find_order_by_checkout_token(token)
+        existing = find_order_by_checkout_token(placing.token)
         if existing is not None:
             return existing, None
-        order = _new_order(buyer, _priced_lines(cart), token=token, locale=locale,
-                           expires=expires)
+        lines = _priced_lines(cart)
+        check_pool_caps(lines, email=buyer.email, held_by_address=placing.keys_held_by_address,
+                        caps=PoolCaps.from_config(current_app.config), now=placing.now)
+        order = _new_order(buyer, lines, token=placing.token, locale=placing.locale,
+                           expires=placing.expires)
         for line in order.lines:
-            licensing.reserve(line, line.quantity, until=expires, now=now)
-        payment = new_payment(order, provider, now=now)
+            licensing.reserve(line, line.quantity, until=placing.expires, now=placing.now)
+        payment = new_payment(order, placing.provider, now=placing.now)
         uow.commit()
     return order, payment.id

@@ -12,12 +12,20 @@ from flask_babel import gettext as _
 from store.cart import services as cart_services
 from store.checkout import bp
 from store.checkout.forms import CheckoutForm
-from store.checkout.services import Buyer, CartNeedsReview, PaymentNotStarted, check_out
+from store.checkout.caps import HoldingLimitReached
+from store.checkout.services import (
+    Buyer,
+    CartNeedsReview,
+    PaymentNotStarted,
+    PlacedOrder,
+    check_out,
+)
 from store.licensing.services import OutOfStock
 from store.orders.models import Order
 from store.orders.services import find_order_by_checkout_token
 from store.payments.gateway import PaymentProviderError
 from store.payments.registry import provider_choices
+from store.ratelimit import client_address, limited, note_pool_keys_held, pool_keys_held, visitor
 from store.visitor import (
     checkout_token,
     current_cart,
@@ -43,6 +51,8 @@ def _order_page(order: Order):
 
 
 @bp.route("/caja/", methods=["GET", "POST"])
+@limited("STORE_LIMIT_CHECKOUT_PER_VISITOR", per=visitor, methods=["POST"])
+@limited("STORE_LIMIT_CHECKOUT_PER_ADDRESS", methods=["POST"])
 def start():
     placed = _already_placed(request.form.get("checkout_token", ""))
     if placed is not None:  # a second click or tab: the order exists, go to it
@@ -74,19 +84,22 @@ def _place(form: CheckoutForm):
         return redirect(url_for("checkout.start"))
     buyer = Buyer(form.email.data, form.full_name.data, (form.phone.data or "").strip(),
                   user_id=current_user.id if current_user.is_authenticated else None)
+    window = timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"])
+    address = client_address()
     try:
         placed = check_out(
             cart=current_cart(), buyer=buyer, checkout_token=form.checkout_token.data,
             locale=str(get_locale() or "es"), provider_name=form.payment_method.data,
-            payment_window=timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"]),
+            payment_window=window, keys_held_by_address=pool_keys_held(address, window),
         )
-    except (CartNeedsReview, OutOfStock) as error:
+    except (CartNeedsReview, HoldingLimitReached, OutOfStock) as error:
         flash(str(error.detail), "error")
         return redirect(url_for("cart.show"))
     except PaymentProviderError as error:  # the method cannot take this order; nothing placed
         flash(str(error.detail or error.title), "error")
         return redirect(url_for("checkout.start"))
     except PaymentNotStarted as error:
+        note_pool_keys_held(address, PlacedOrder(error.order).pool_keys, window)
         remember_order(error.order.number)
         save_cart({})
         flash(str(error.detail or error.title), "error")
@@ -94,5 +107,6 @@ def _place(form: CheckoutForm):
     remember_order(placed.order.number)
     if not placed.created:  # the same checkout again (a second tab)
         return _order_page(placed.order)
+    note_pool_keys_held(address, placed.pool_keys, window)
     save_cart({})
     return redirect(placed.pay_at)

@@ -30,6 +30,7 @@ from store.orders.services import (
     unpaid_orders,
 )
 from store.orders.states import shown_status
+from store.ratelimit import limited
 from store.visitor import remember_order, remembered_orders
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,17 @@ def open_emailed_link():
         number = find_order_by_link(number, request.args["t"]).number
         remember_order(number)
     return _no_store(redirect(url_for(request.endpoint, number=number)))
+
+
+def _no_token() -> bool:
+    return "t" not in request.args
+
+
+# Guessing an order's token: every request carrying one counts, per address, across the
+# order's addresses. The buyer's own session opens its orders without a token, uncounted.
+# A limit on the blueprint is checked before open_emailed_link runs (a route's own limit
+# would be checked only when its view runs, after the link was tried).
+limited("STORE_LIMIT_ORDER_LINK", scope="order-link", exempt_when=_no_token)(bp)
 
 
 @bp.get("/pedido/<number>/")

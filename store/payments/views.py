@@ -19,6 +19,7 @@ from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers
 from store.payments.services import OrderNotPayable, confirm_payment, pay_order
+from store.ratelimit import client_address, limited
 from store.visitor import remembered_orders
 
 
@@ -43,8 +44,14 @@ def pay_again(number: str):
         return redirect(order_page)
 
 
+def _provider_and_address() -> str:
+    provider = (request.view_args or {}).get("provider", "")[:32]
+    return f"provider:{provider}:{client_address()}"
+
+
 @bp.post("/api/pagos/notificacion/<provider>")
 @csrf.exempt  # providers sign their notifications instead
+@limited("STORE_LIMIT_NOTIFICATION", per=_provider_and_address)
 def notify(provider: str):
     outcome = confirm_payment(provider, request.get_data(cache=False), request.headers)
     return jsonify(status=outcome.value)

@@ -192,3 +192,28 @@ def test_links_leaving_the_store_ignore_the_host_the_request_claims(app, shopper
 
     assert gateway.startswith("http://127.0.0.1:5000/pago-de-prueba/")
     assert "http://127.0.0.1:5000/pedido/" in text and "evil.example" not in text
+
+
+OFF_SITE_TARGETS = ["//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil",
+                    "/\t/evil.example", "/" + "a" * 501]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS,
+                         ids=["scheme-relative", "other-host", "slash-backslash",
+                              "backslashes", "tab", "over-long"])
+@pytest.mark.parametrize(
+    ("route", "data", "fallback"),
+    [
+        ("/idioma", {"language": "en"}, "/"),
+        # A refused addition (no plan chosen) is the case that follows ``next``.
+        ("/carrito/anadir", {"plan_id": "", "quantity": "1"}, "/carrito/"),
+    ],
+    ids=["language-switch", "cart-add"],
+)
+def test_every_route_that_takes_next_ignores_an_off_site_or_overlong_target(
+    client, route, data, fallback, target
+):
+    response = client.post(route, data={**data, "next": target})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == fallback

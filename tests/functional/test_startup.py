@@ -19,6 +19,7 @@ def test_create_app_refuses_production_without_a_secret_key(tmp_path):
                 "STORE_ENV": "production",
                 "STORE_INSTANCE_PATH": str(tmp_path),
                 "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
+                "STORE_REDIS_URL": "redis://127.0.0.1:1/0",
             }
         )
 
@@ -48,6 +49,7 @@ def test_create_app_refuses_production_without_vault_secrets(tmp_path):
                 "STORE_SECRET_KEY": "s" * 48,
                 "STORE_INSTANCE_PATH": str(tmp_path),
                 "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
+                "STORE_REDIS_URL": "redis://127.0.0.1:1/0",
             }
         )
     assert not (tmp_path / "vault.json").exists()
@@ -66,6 +68,7 @@ def production_config(tmp_path, **extra) -> dict:
         "STORE_SMTP_HOST": "smtp.example.test",
         "STORE_STAFF_EMAIL": "ventas@example.test",
         "STORE_BASE_URL": "https://tienda.example.test",
+        "STORE_REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: nothing is requested
         **extra,
     }
 

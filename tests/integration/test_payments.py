@@ -36,6 +36,13 @@ WINDOW = Till.WINDOW
 
 
 @pytest.fixture
+def app(make_app):
+    """One buyer (Till's) plays every order here, taking a small pool whole: the caps on
+    what one buyer may hold are tested in tests/functional/test_rate_limits.py."""
+    return make_app(STORE_POOL_MAX_SHARE_PERCENT="100")
+
+
+@pytest.fixture
 def plans(app):
     """A generated plan at 50.00 CUP and a pool plan at 30.00 CUP with 3 keys."""
     with app.app_context():

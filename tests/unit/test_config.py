@@ -44,7 +44,8 @@ def test_production_refuses_an_empty_secret_key(tmp_path):
 
 def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
     environ = {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48,
-               "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://t.example"}
+               "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://t.example",
+               "STORE_REDIS_URL": "redis://127.0.0.1:6379/0"}
     with pytest.raises(ConfigurationError, match="STORE_ALLOW_SQLITE_IN_PRODUCTION"):
         load_config(environ, tmp_path)
     config = load_config({**environ, "STORE_ALLOW_SQLITE_IN_PRODUCTION": "1"}, tmp_path)
@@ -54,7 +55,8 @@ def test_production_refuses_sqlite_without_an_explicit_opt_in(tmp_path):
 def test_production_with_postgres_and_a_secret_starts_with_secure_cookies(tmp_path):
     config = load_config(
         {"STORE_ENV": "production", "STORE_SECRET_KEY": "s" * 48, "STORE_DATABASE_URL": PG,
-         "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://tienda.example/"},
+         "STORE_STAFF_EMAIL": "ventas@example.test", "STORE_BASE_URL": "https://tienda.example/",
+         "STORE_REDIS_URL": "redis://127.0.0.1:6379/0"},
         tmp_path,
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == PG
@@ -150,3 +152,35 @@ def test_exchange_rates_are_read_as_exact_decimals(tmp_path):
 def test_the_staff_address_is_kept_trimmed(tmp_path):
     config = load_config({"STORE_STAFF_EMAIL": "  ventas@example.cu "}, tmp_path)
     assert config["STORE_STAFF_EMAIL"] == "ventas@example.cu"
+
+
+@pytest.mark.parametrize("value", ["often", "10 per fortnight", ""])
+def test_a_rate_limit_that_does_not_read_as_n_per_period_stops_start_up(tmp_path, value):
+    with pytest.raises(ConfigurationError, match="STORE_LIMIT_ORDER_LINK must be a rate"):
+        load_config({"STORE_LIMIT_ORDER_LINK": value}, tmp_path)
+
+
+def test_rate_limits_use_memory_without_redis_and_redis_under_the_store_prefix(tmp_path):
+    assert load_config({}, tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+    config = load_config({"STORE_REDIS_URL": "redis://127.0.0.1:6379/2",
+                          "STORE_REDIS_PREFIX": "tienda"}, tmp_path)
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/2"
+    assert config["RATELIMIT_STORAGE_OPTIONS"]["key_prefix"] == "tienda:limits"
+    with pytest.raises(ConfigurationError, match="STORE_REDIS_URL must be an address"):
+        load_config({"STORE_REDIS_URL": "http://127.0.0.1:6379"}, tmp_path)
+
+
+def test_production_refuses_per_process_rate_limits_unless_allowed(tmp_path):
+    environ = {**PRODUCTION, "STORE_BASE_URL": "https://tienda.example"}
+    with pytest.raises(ConfigurationError, match="STORE_REDIS_URL is not set"):
+        load_config(environ, tmp_path)
+    config = load_config({**environ, "STORE_ALLOW_MEMORY_LIMITS_IN_PRODUCTION": "1"}, tmp_path)
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_pool_caps_take_a_percentage_and_proxy_hops_may_be_zero(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_POOL_MAX_SHARE_PERCENT"):
+        load_config({"STORE_POOL_MAX_SHARE_PERCENT": "150"}, tmp_path)
+    assert load_config({"STORE_PROXY_HOPS": "0"}, tmp_path)["STORE_PROXY_HOPS"] == 0
+    with pytest.raises(ConfigurationError, match="STORE_PAGE_SIZE must be at least 1"):
+        load_config({"STORE_PAGE_SIZE": "0"}, tmp_path)
