@@ -45,6 +45,7 @@ from store.orders.services import (
     find_customer_licence,
     owner_of,
 )
+from store.ratelimit import form_value, limited
 from store.visitor import renew_session
 
 
@@ -72,7 +73,13 @@ def _no_store(response):
     return response
 
 
+# Guessing passwords, trying addresses and flooding mailboxes are slowed per address and
+# per account (the email typed); GETs are never counted. Limits are settings.
+POST = ["POST"]
+
+
 @bp.route("/cuenta/registro", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="register", methods=POST)
 def register():
     form = RegisterForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -94,6 +101,9 @@ def register():
 
 
 @bp.route("/cuenta/entrar", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="sign-in", methods=POST)
+@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=form_value("email"), scope="sign-in-account",
+         methods=POST)
 def sign_in():
     form = SignInForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -132,6 +142,9 @@ def verify(token: str):
 
 
 @bp.route("/cuenta/olvide", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="reset", methods=POST)
+@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=form_value("email"), scope="reset-account",
+         methods=POST)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -144,6 +157,7 @@ def forgot_password():
 
 
 @bp.route("/cuenta/restablecer/<token>", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="reset", methods=POST)
 def reset(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
