@@ -69,3 +69,29 @@ def renew_session() -> None:
     session.clear()
     session.update(kept)
     _new_checkout_token()
+
+
+# A staff member's second factor, checked in this session for "<user id>:<auth version>".
+# renew_session drops both (signing in again asks for a code again).
+SECOND_FACTOR = "second_factor_user"
+PENDING_SECOND_FACTOR = "second_factor_pending"
+
+
+def second_factor_verified(session_id: str) -> bool:
+    """Whether a code was accepted in this session for this user and auth version."""
+    return session.get(SECOND_FACTOR) == session_id
+
+
+def remember_second_factor(session_id: str) -> None:
+    session[SECOND_FACTOR] = session_id
+    session.pop(PENDING_SECOND_FACTOR, None)
+
+
+def pending_second_factor() -> str | None:
+    """The sealed TOTP secret being enrolled in this session (see store.staff.services)."""
+    token = session.get(PENDING_SECOND_FACTOR)
+    return token if isinstance(token, str) else None
+
+
+def keep_pending_second_factor(token: str) -> None:
+    session[PENDING_SECOND_FACTOR] = token

@@ -351,6 +351,11 @@ class Shopper:
     def page(self, path: str) -> str:
         return self.client.get(path).get_data(as_text=True)
 
+    def enter_code(self, code: str, next: str | None = None):
+        """Send the staff second-factor form with a TOTP or recovery code."""
+        data = {"code": code} if next is None else {"code": code, "next": next}
+        return self.client.post("/staff/segundo-factor", data=data)
+
     KEY = re.compile(r'<code class="licence-key"[^>]*>(.*?)</code>', re.S)
 
     @classmethod
@@ -366,6 +371,48 @@ class Shopper:
     def flashes(self, category: str = "error", path: str = "/carrito/") -> list[str]:
         """Open ``path`` (the cart, by default) and read its flashed messages."""
         return self.flashes_in(self.page(path), category)
+
+
+class StaffDesk:
+    """Staff accounts and their second factor, made through the use cases the pages call.
+
+    ``desk.hire("admin@example.com", Role.ADMIN)`` creates a verified account;
+    ``desk.enrol(user_id)`` sets up its TOTP app a minute ago (so a code of now is newer
+    than the one enrolment used) and returns (secret, recovery codes); ``desk.code(secret)``
+    is what the app shows now.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def hire(self, email: str, role, password: str = Shopper.PASSWORD) -> int:
+        from store.accounts.services import NewAccount, register
+
+        with self.app.app_context():
+            return register(NewAccount(email=email, name=email.split("@")[0], password=password,
+                                       role=role), verified=True).id
+
+    def enrol(self, user_id: int) -> tuple[str, list[str]]:
+        import pyotp
+
+        from store.dbtypes import utcnow
+        from store.staff.services import enrol, new_secret
+
+        secret, earlier = new_secret(), utcnow() - timedelta(minutes=1)
+        with self.app.app_context():
+            codes = enrol(user_id, secret, pyotp.TOTP(secret).at(earlier), now=earlier)
+        return secret, codes
+
+    @staticmethod
+    def code(secret: str) -> str:
+        import pyotp
+
+        return pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def desk(app) -> StaffDesk:
+    return StaffDesk(app)
 
 
 @pytest.fixture

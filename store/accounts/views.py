@@ -4,7 +4,16 @@ button does the change (a GET changes nothing)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,7 +30,7 @@ from store.accounts.forms import (
     ResetPasswordForm,
     SignInForm,
 )
-from store.accounts.models import User
+from store.accounts.models import Role, User
 from store.accounts.services import (
     BadCredentials,
     EmailTaken,
@@ -66,6 +75,19 @@ def _start_session(user: User, *, remember: bool = False) -> None:
     """Sign ``user`` in on a fresh session (no fixation), keeping the cart."""
     renew_session()
     login_user(user, remember=remember)
+
+
+HOMES = "store_role_homes"
+
+
+def register_home(app: Flask, role: Role, endpoint: str) -> None:
+    """Send ``role`` to ``endpoint`` after signing in (an area above says where staff go)."""
+    app.extensions.setdefault(HOMES, {})[role] = endpoint
+
+
+def _home(user: User) -> str:
+    """Where ``user`` lands after signing in: customers see their orders."""
+    return url_for(current_app.extensions.get(HOMES, {}).get(user.role, "accounts.my_orders"))
 
 
 def _no_store(response):
@@ -113,7 +135,7 @@ def sign_in():
             flash(str(error.title), "error")
         else:
             _start_session(user, remember=form.remember.data)
-            return redirect(form.safe_next() or url_for("accounts.my_orders"))
+            return redirect(form.safe_next() or _home(user))
     status = 400 if form.is_submitted() else 200
     return _no_store(make_response(render_template("accounts/sign_in.html", form=form), status))
 

@@ -1,21 +1,37 @@
 """Who may use which route: every registered route, for every kind of visitor.
 
 A new route fails ``test_every_route_is_in_the_access_table`` until it is added here, with
-what each visitor should get. Later issues add their visitors (customer, support, admin).
-Visitors: ``anonymous`` (a new browser), ``buyer`` (the session that placed the order,
+what each visitor should get.
+Guests: ``anonymous`` (a new browser), ``buyer`` (the session that placed the order,
 now waiting for payment) and ``other`` (another session, with a plan in its cart).
+Signed in, each in a browser of their own with an empty cart: ``customer``; ``support``
+and ``admin`` (second factor entered in this session); ``support-unverified`` (second
+factor set up, not entered in this session); ``support-unenrolled`` (no second factor yet).
 """
 
 from __future__ import annotations
 
 import pytest
 
+from store.accounts.models import Role
 from store.extensions import db
 from tests.factories import make_product
 
-VISITORS = ("anonymous", "buyer", "other")
+GUESTS = ("anonymous", "buyer", "other")
+SIGNED_IN = ("customer", "support", "support-unverified", "support-unenrolled", "admin")
+VISITORS = GUESTS + SIGNED_IN
+
+
+def by_visitor(guests: int, customer: int, support: int, unverified: int, unenrolled: int,
+               admin: int) -> dict[str, int]:
+    """Statuses for the guests (all three alike) and each signed-in visitor."""
+    return {**dict.fromkeys(GUESTS, guests), "customer": customer, "support": support,
+            "support-unverified": unverified, "support-unenrolled": unenrolled, "admin": admin}
+
 
 # (rule, method): (form data, {visitor: status}); one status stands for all visitors.
+# A dict that names only guests gives the signed-in visitors the anonymous status: their
+# carts are empty and they placed no order.
 TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/", "GET"): ({}, 200),
     ("/productos/", "GET"): ({}, 200),
@@ -61,13 +77,24 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/cuenta/olvide", "POST"): ({}, 400),
     ("/cuenta/restablecer/<token>", "GET"): ({}, 200),
     ("/cuenta/restablecer/<token>", "POST"): ({}, 400),
-    ("/cuenta/pedidos", "GET"): ({}, 302),
-    ("/cuenta/licencias", "GET"): ({}, 302),
-    ("/cuenta/licencias/<int:licence_id>/ver", "POST"): ({}, 302),
-    ("/cuenta/", "GET"): ({}, 302),
+    ("/cuenta/pedidos", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
+    ("/cuenta/licencias", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
+    # Licence 1 is nobody's here: a signed-in visitor learns nothing more than a 404.
+    ("/cuenta/licencias/<int:licence_id>/ver", "POST"): (
+        {}, by_visitor(302, 404, 404, 404, 404, 404)),
+    ("/cuenta/", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
     ("/cuenta/nombre", "POST"): ({"name": "Otro"}, 302),
-    ("/cuenta/correo", "POST"): ({}, 302),
-    ("/cuenta/contrasena", "POST"): ({}, 302),
+    ("/cuenta/correo", "POST"): ({}, by_visitor(302, 400, 400, 400, 400, 400)),
+    ("/cuenta/contrasena", "POST"): ({}, by_visitor(302, 400, 400, 400, 400, 400)),
+    # Staff pages (store/staff/policy.py): guests sign in first, customers get 403, support
+    # gets 403 on admin pages; staff without the second factor of this session are sent to
+    # set it up or to enter a code before any staff page opens.
+    ("/admin", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
+    ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
+    ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
+    ("/staff/segundo-factor", "GET"): ({}, by_visitor(302, 403, 302, 200, 302, 302)),
+    ("/staff/segundo-factor", "POST"): ({}, by_visitor(302, 403, 400, 400, 302, 400)),
     # Providers sign their notifications; an unsigned one is refused for everybody.
     ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
@@ -76,9 +103,25 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
 }
 
 
+def _signed_in(app, shopper_for, desk, role: Role, *, enrolled: bool, verified: bool):
+    """A new browser signed in as a new user of ``role``, at the second-factor stage asked."""
+    visitor = shopper_for(app)
+    email = f"{role.value}@example.com"
+    if role == Role.CUSTOMER:
+        visitor.register(email=email)
+        return visitor
+    user_id = desk.hire(email, role)
+    secret = desk.enrol(user_id)[0] if enrolled else None
+    visitor.sign_in(email=email)
+    if verified:
+        assert visitor.enter_code(desk.code(secret)).status_code == 302
+    return visitor
+
+
 @pytest.fixture
-def world(app, shopper, stranger, shopper_for) -> dict:
-    """A product on sale, the buyer's pending order and the other session's cart."""
+def world(app, shopper, stranger, shopper_for, desk) -> dict:
+    """A product on sale, the buyer's pending order and the other session's cart; the
+    signed-in visitors are made when a test asks for one (each costs a password hash)."""
     with app.app_context():
         product = make_product(slug="hogar")
         db.session.commit()
@@ -92,8 +135,20 @@ def world(app, shopper, stranger, shopper_for) -> dict:
                    "provider": "sandbox", "path:filename": "css/store.css",
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
                    "int:licence_id": "1"},
-        "visitors": {"anonymous": shopper_for(app), "buyer": shopper,
-                     "other": stranger},
+        "visitors": {
+            "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
+            "other": lambda: stranger,
+            "customer": lambda: _signed_in(app, shopper_for, desk, Role.CUSTOMER,
+                                           enrolled=False, verified=False),
+            "support": lambda: _signed_in(app, shopper_for, desk, Role.SUPPORT,
+                                          enrolled=True, verified=True),
+            "support-unverified": lambda: _signed_in(app, shopper_for, desk, Role.SUPPORT,
+                                                     enrolled=True, verified=False),
+            "support-unenrolled": lambda: _signed_in(app, shopper_for, desk, Role.SUPPORT,
+                                                     enrolled=False, verified=False),
+            "admin": lambda: _signed_in(app, shopper_for, desk, Role.ADMIN,
+                                        enrolled=True, verified=True),
+        },
     }
 
 
@@ -119,12 +174,15 @@ def test_each_visitor_gets_what_the_table_says(world, route, visitor):
     rule, method = route
     data, expected = TABLE[route]
     values = world["values"]
-    client = world["visitors"][visitor].client
+    client = world["visitors"][visitor]().client
 
     response = client.open(
         _fill(rule, values), method=method,
         data={key: _fill(value, values) for key, value in data.items()},
     )
 
-    wanted = expected if isinstance(expected, int) else expected[visitor]
+    if isinstance(expected, int):
+        wanted = expected
+    else:
+        wanted = expected.get(visitor, expected["anonymous"])
     assert response.status_code == wanted

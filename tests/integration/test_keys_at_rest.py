@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from store.accounts.models import Role
 from store.catalogue.models import Fulfilment, Plan
 from store.extensions import db
 from store.licensing import services
@@ -11,9 +12,11 @@ from store.licensing.importing import import_pool
 from store.licensing.models import Licence, PoolKey
 from store.orders.models import Order
 from store.orders.services import order_link
+from store.staff.models import SecondFactor
 from store.unit_of_work import use_case
 from store.vault import new_secret, reveal
 from store.vault_rotation import rotate_keys
+from tests.conftest import StaffDesk
 from tests.factories import make_order, make_plan, make_product
 
 
@@ -74,6 +77,7 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
             services.issue(generated_order.lines[0])
             uow.commit()
         plain = {lic.id: reveal(lic) for lic in db.session.scalars(sa.select(Licence))}
+    secret = StaffDesk(before).enrol(StaffDesk(before).hire("admin@example.com", Role.ADMIN))[0]
 
     after = make_app(STORE_VAULT_KEYS=f"new:{new_secret()},{old}", STORE_VAULT_LOOKUP_KEY=lookup)
     result = after.test_cli_runner().invoke(args=["store", "rotate-keys"])
@@ -85,8 +89,11 @@ def test_rotate_keys_re_seals_every_row_under_the_newest_key(make_app, tmp_path)
         assert set(db.session.scalars(sa.select(Licence.vault_key_id))) == {"new"}
         licences = db.session.scalars(sa.select(Licence)).all()
         assert {lic.id: reveal(lic) for lic in licences} == plain
+        factor = db.session.scalar(sa.select(SecondFactor))
+        assert factor.vault_key_id == "new" and reveal(factor) == secret
         db.session.rollback()
-        assert rotate_keys().counts == {"pool_key": 0, "licence": 0, "order_access": 0}
+        assert rotate_keys().counts == {"pool_key": 0, "licence": 0, "order_access": 0,
+                                        "staff_second_factor": 0}
 
 
 def test_rotate_keys_reports_rows_no_configured_key_opens_and_carries_on(make_app):

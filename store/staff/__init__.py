@@ -1,0 +1,20 @@
+"""Staff: the second factor every staff member uses, the access policy of staff pages,
+and the admin and support home pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("staff", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Load the second-factor tables, attach the staff pages and the staff's home pages."""
+    from store.accounts.models import Role
+    from store.accounts.views import register_home
+    from store.staff import models, views  # noqa: F401 - views attach the routes
+
+    app.register_blueprint(bp)
+    # Staff land on their home page after signing in; it asks for the second factor.
+    register_home(app, Role.ADMIN, "staff.admin_home")
+    register_home(app, Role.SUPPORT, "staff.support_home")
