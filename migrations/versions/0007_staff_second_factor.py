@@ -4,8 +4,6 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-29
 
-(Another branch may add 0007 beside this one; whoever merges re-chains down_revision.)
-
 """
 from alembic import op
 import sqlalchemy as sa

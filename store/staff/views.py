@@ -14,6 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from store.accounts.models import Role
+from store.ratelimit import limited
 from store.staff import bp
 from store.staff.forms import CodeForm, EnrolForm
 from store.staff.policy import ADMIN, SUPPORT, staff_only
@@ -63,7 +64,16 @@ def _secret_for_enrolment() -> str:
     return secret
 
 
+def _signed_in_user() -> str:
+    """Rate-limit key: the signed-in staff member (codes are guessed per account)."""
+    return f"user:{current_user.get_id()}"
+
+
+# Six-digit codes are guessed per account and per address; GETs are never counted.
 @bp.route("/staff/segundo-factor/alta", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
+         methods=["POST"])
 @staff_only(*SUPPORT, second_factor=False)
 def enrol():
     form = EnrolForm(next=request.args.get("next"))
@@ -92,6 +102,9 @@ def enrol():
 
 
 @bp.route("/staff/segundo-factor", methods=["GET", "POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
+         methods=["POST"])
 @staff_only(*SUPPORT, second_factor=False)
 def verify():
     form = CodeForm(next=request.args.get("next"))

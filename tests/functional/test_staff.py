@@ -114,6 +114,20 @@ def test_a_wrong_code_is_refused_and_changes_nothing(app, admin, desk, shopper):
     assert shopper.client.get("/admin").status_code == 302
 
 
+def test_guessing_codes_stops_at_the_account_limit_even_for_the_right_code(
+    app, admin, desk, shopper
+):
+    secret, _codes = desk.enrol(admin)
+    shopper.sign_in(email="admin@example.com")
+    wrong = f"{(int(desk.code(secret)) + 1) % 1_000_000:06d}"
+
+    statuses = [shopper.enter_code(wrong).status_code for _ in range(6)]
+    right = shopper.enter_code(desk.code(secret))
+
+    assert statuses == [400] * 5 + [429]  # STORE_LIMIT_ACCOUNT_PER_ACCOUNT: 5 per 15 minutes
+    assert right.status_code == 429 and shopper.client.get("/admin").status_code == 302
+
+
 def test_the_same_valid_code_is_refused_the_second_time(app, admin, desk, shopper, shopper_for):
     secret, _codes = desk.enrol(admin)
     shopper.sign_in(email="admin@example.com")
