@@ -113,7 +113,7 @@ def register_rate_limits(app: Flask) -> None:
 
 
 # Pool keys reserved through one address, counted over the payment window (see
-# store/checkout/caps.py): a sliding count in the limiter's storage, not a limit.
+# store/orders/caps.py): a sliding count in the limiter's storage, not a limit.
 HELD_KEYS = "pool-keys-held"
 COUNT_CEILING = 1_000_000
 

@@ -17,8 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from store.cart import services as cart_services
-from store.catalogue.models import Fulfilment
-from store.checkout.caps import PoolCaps, check_pool_caps
+from store.orders.caps import PoolCaps, check_pool_caps, pool_keys_of
 from store.dbtypes import utcnow
 from store.errors import InvalidInput, StoreError
 from store.extensions import db
@@ -77,8 +76,7 @@ class PlacedOrder:
     @property
     def pool_keys(self) -> int:
         """How many pool keys the order reserved."""
-        return sum(line.quantity for line in self.order.lines
-                   if line.fulfilment == Fulfilment.POOL)
+        return pool_keys_of(self.order)
 
 
 def new_order_number() -> str:
@@ -137,7 +135,7 @@ def check_out(
     """Place the order for ``cart`` and start its payment, or find the one this checkout placed.
 
     ``keys_held_by_address`` is how many pool keys orders from the buyer's address hold
-    already (the view counts them; see store/checkout/caps.py).
+    already (the view counts them; see store/orders/caps.py).
 
     Raises NotFound (unknown provider), CartNeedsReview (empty cart, changed prices or
     plans), HoldingLimitReached (the order would hoard a pool's keys), OutOfStock (a pool

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from store.cart import services as cart_services
 from store.checkout import bp
 from store.checkout.forms import CheckoutForm
-from store.checkout.caps import HoldingLimitReached
+from store.orders.caps import HoldingLimitReached
 from store.checkout.services import (
     Buyer,
     CartNeedsReview,

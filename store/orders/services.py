@@ -17,6 +17,7 @@ from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
 from store.licensing.models import Licence, LicenceStatus
+from store.orders.caps import PoolCaps, check_pool_caps
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import can_transition, note, shown_status, transition
 from store.unit_of_work import use_case
@@ -257,13 +258,16 @@ def _still_sold_as_ordered(line: OrderLine) -> bool:
     )
 
 
-def reopen(order: Order, *, now: datetime, until: datetime) -> None:
+def reopen(
+    order: Order, *, now: datetime, until: datetime, caps: PoolCaps, held_by_address: int = 0
+) -> None:
     """Give an unpaid order (declined, expired, or past its window) a new payment window.
 
-    Its pool keys are reserved again until ``until``. A step: the caller holds the order's
-    row lock in a serial transaction. Raises OrderNotPayable when the order is not waiting
-    for a payment or a plan changed since it was placed (the buyer can start again from
-    the cart), or OutOfStock, claiming nothing.
+    Its pool keys are reserved again until ``until``, within the same caps on held keys as
+    a checkout. A step: the caller holds the order's row lock in a serial transaction.
+    Raises OrderNotPayable when the order is not waiting for a payment or a plan changed
+    since it was placed (the buyer can start again from the cart), HoldingLimitReached or
+    OutOfStock, claiming nothing.
     """
     if order.status not in REOPENABLE:
         raise OrderNotPayable(_l("This order is already paid or closed."))
@@ -272,6 +276,9 @@ def reopen(order: Order, *, now: datetime, until: datetime) -> None:
             "A plan of this order changed or is no longer on sale. Put the order back in "
             "your cart to see today's prices."
         ))
+    if order.status != OrderStatus.PENDING_PAYMENT:  # its keys went back to the pool
+        check_pool_caps(order.lines, email=order.email, held_by_address=held_by_address,
+                        caps=caps, now=now)
     for line in order.lines:
         licensing.reserve(line, line.quantity, until=until, now=now)
     order.expires_at = until

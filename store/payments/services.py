@@ -33,6 +33,7 @@ from store.mail.models import queue
 from store.money import Money
 from store.orders.emails import ORDER_DELIVERY, STAFF_ALERT
 from store.orders.models import Order, OrderStatus
+from store.orders.caps import PoolCaps
 from store.orders.services import OrderNotPayable, order_page_url, reopen
 from store.orders.states import can_transition, note, transition
 from store.payments.gateway import (
@@ -150,22 +151,28 @@ def payment_method_of(order: Order) -> str:
     return method_label(payment.provider) if payment is not None else ""
 
 
-def pay_order(order_id: int, provider_name: str, *, payment_window: timedelta) -> str:
+def pay_order(
+    order_id: int, provider_name: str, *, payment_window: timedelta,
+    keys_held_by_address: int = 0,
+) -> str:
     """Pay an unpaid order (again), resuming its payment at the same provider.
 
     A declined or expired order, or one past its window, is reopened first: its keys are
-    reserved again and it gets ``payment_window`` more. Returns where to send the buyer.
-    Raises OrderNotPayable (paid or closed, or a plan changed since), OutOfStock or
-    NotFound (unknown provider), changing nothing; or PaymentProviderError, either before
-    anything is written (the provider cannot charge this order) or after the new payment
-    was recorded (the provider did not answer; paying again resumes it).
+    reserved again (within the caps on held keys, counting ``keys_held_by_address``) and it
+    gets ``payment_window`` more. Returns where to send the buyer. Raises OrderNotPayable
+    (paid or closed, or a plan changed since), HoldingLimitReached, OutOfStock or NotFound
+    (unknown provider), changing nothing; or PaymentProviderError, either before anything
+    is written (the provider cannot charge this order) or after the new payment was
+    recorded (the provider did not answer; paying again resumes it).
     """
     provider = get_provider(provider_name)
     now = utcnow()
     with use_case() as uow:
         order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
         if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= now:
-            reopen(order, now=now, until=now + payment_window)
+            reopen(order, now=now, until=now + payment_window,
+                   caps=PoolCaps.from_config(current_app.config),
+                   held_by_address=keys_held_by_address)
         payment_id = new_payment(order, provider, now=now).id
         uow.commit()
     return hand_over(payment_id)

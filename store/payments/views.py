@@ -10,7 +10,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from store.extensions import csrf, db
+from store.dbtypes import utcnow
 from store.licensing.services import OutOfStock
+from store.orders.caps import HoldingLimitReached, pool_keys_of
+from store.orders.models import OrderStatus
+from store.orders.states import shown_status
 from store.forms import first_error
 from store.orders.services import find_own_order, owner_of
 from store.payments import bp
@@ -19,7 +23,7 @@ from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers
 from store.payments.services import OrderNotPayable, confirm_payment, pay_order
-from store.ratelimit import client_address, limited
+from store.ratelimit import client_address, limited, note_pool_keys_held, pool_keys_held
 from store.visitor import remembered_orders
 
 
@@ -36,12 +40,18 @@ def pay_again(number: str):
     if not form.validate_on_submit():
         flash(first_error(form), "error")
         return redirect(order_page)
+    window = timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"])
+    address = client_address()
+    reopening = shown_status(order, utcnow()) != OrderStatus.PENDING_PAYMENT
     try:
-        window = timedelta(minutes=current_app.config["STORE_PAYMENT_WINDOW_MINUTES"])
-        return redirect(pay_order(order.id, form.method.data, payment_window=window))
-    except (OrderNotPayable, OutOfStock, PaymentProviderError) as error:
+        pay_at = pay_order(order.id, form.method.data, payment_window=window,
+                           keys_held_by_address=pool_keys_held(address, window))
+    except (OrderNotPayable, HoldingLimitReached, OutOfStock, PaymentProviderError) as error:
         flash(str(error.detail or error.title), "error")
         return redirect(order_page)
+    if reopening:  # its keys are held again, from this address
+        note_pool_keys_held(address, pool_keys_of(order), window)
+    return redirect(pay_at)
 
 
 def _provider_and_address() -> str:

@@ -9,13 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from store.catalogue.models import Fulfilment, Plan
-from store.checkout.services import CartNeedsReview
+from store.checkout.services import Buyer, CartNeedsReview
 from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.money import Money
+from store.orders.caps import HoldingLimitReached
 from store.orders.models import Order, OrderStatus
 from store.orders.services import expire_orders
 from store.payments.gateway import InvalidNotification
@@ -328,8 +329,9 @@ def test_an_expired_order_whose_keys_sold_out_meanwhile_cannot_be_paid_again(
     order_id, _ = till.check_out(cart_of(plans, pool=2))
     with app.app_context():
         expire_orders(utcnow() + WINDOW * 2)
-    till.check_out(cart_of(plans, pool=3), token="token-0000000000000002")
-    with app.app_context():
+    with app.app_context():  # another buyer takes the whole pool
+        till.place(cart_of(plans, pool=3), token="token-0000000000000002",
+                   buyer=Buyer("beto@example.com", "Beto Díaz"))
         with pytest.raises(OutOfStock):
             pay_order(order_id, "sandbox", payment_window=WINDOW)
         assert db.session.get(Order, order_id).status == OrderStatus.EXPIRED
@@ -358,3 +360,17 @@ def test_a_paid_order_is_never_reopened(app, plans, till, count):
             pay_order(order_id, "sandbox", payment_window=WINDOW)
         assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
         assert count(Payment) == 1
+
+
+def test_paying_again_keeps_within_the_caps_on_held_keys(app, plans, till, count):
+    app.config["STORE_POOL_MAX_HELD_PER_BUYER"] = 2
+    first, _ = till.check_out(cart_of(plans, pool=2))
+    with app.app_context():
+        expire_orders(utcnow() + WINDOW * 2)
+    till.check_out(cart_of(plans, pool=1), token="token-0000000000000002")  # the same email
+
+    with app.app_context():
+        with pytest.raises(HoldingLimitReached):
+            pay_order(first, "sandbox", payment_window=WINDOW)
+        assert db.session.get(Order, first).status == OrderStatus.EXPIRED
+    assert count(PoolKey, PoolKey.state == PoolKeyState.RESERVED) == 1

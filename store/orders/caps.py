@@ -1,6 +1,7 @@
 """Caps on what unpaid orders may hold of pool plans' keys, so one buyer cannot hoard a pool.
 
-Checked inside the checkout's transaction, before any key is reserved:
+Checked before any key is reserved: inside the checkout's transaction, and when a declined
+or expired order is paid again (its keys are reserved again):
 - a line of a pool plan asks for at most STORE_POOL_MAX_PER_LINE keys;
 - the buyer's unpaid orders hold at most STORE_POOL_MAX_HELD_PER_BUYER keys, counted by
   email in the database and by address through the limiter's storage (the view passes that
@@ -14,19 +15,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 
-from store.cart.services import CartLine
-from store.catalogue.models import Fulfilment
+from store.catalogue.models import Fulfilment, Plan
 from store.errors import InvalidInput
 from store.extensions import db
 from store.i18n import line_title
 from store.licensing.models import PoolKey, PoolKeyState
 from store.orders.models import Order, OrderLine, OrderStatus
+
+
+class WantedLine(Protocol):
+    """A cart line or an order line: a plan and how many of it."""
+
+    plan: Plan
+    quantity: int
 
 
 class HoldingLimitReached(InvalidInput):
@@ -76,7 +83,7 @@ def _unsold(plan_ids: Sequence[int]) -> dict[int, int]:
 
 
 def check_pool_caps(
-    lines: Sequence[CartLine], *, email: str, held_by_address: int, caps: PoolCaps,
+    lines: Sequence[WantedLine], *, email: str, held_by_address: int, caps: PoolCaps,
     now: datetime,
 ) -> None:
     """Refuse an order that would let one buyer hoard pool keys.
@@ -120,5 +127,10 @@ def check_pool_caps(
             ))
 
 
-def _title(line: CartLine) -> str:
+def _title(line: WantedLine) -> str:
     return line_title(line.plan.product.name, line.plan.name)
+
+
+def pool_keys_of(order: Order) -> int:
+    """How many pool keys ``order`` reserves."""
+    return sum(line.quantity for line in order.lines if line.fulfilment == Fulfilment.POOL)
