@@ -46,11 +46,17 @@ def browser():
 
 
 @pytest.fixture
-def app(make_app):
-    """The demo store, keeping sent emails in memory; live_server serves it."""
+def mail_transport() -> str:
+    """Where the e2e store's emails go: memory, unless a test module asks for .eml files."""
+    return "memory"
+
+
+@pytest.fixture
+def app(make_app, mail_transport):
+    """The demo store; live_server serves it."""
     from store.catalogue.demo import seed_demo_catalogue
 
-    app = make_app(STORE_MAIL_TRANSPORT="memory")
+    app = make_app(STORE_MAIL_TRANSPORT=mail_transport)
     with app.app_context():
         seed_demo_catalogue()
     return app

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from store.catalogue.demo import seed_demo_catalogue
 from store.mail.services import send_pending
 from tests.conftest import Shopper
 from tests.e2e.conftest import overflowing_elements
@@ -20,12 +19,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def app(make_app):
-    """The demo store writing its emails as .eml files under instance/mail/, as `make run`."""
-    app = make_app(STORE_MAIL_TRANSPORT="file")
-    with app.app_context():
-        seed_demo_catalogue()
-    return app
+def mail_transport() -> str:
+    """Emails are written as .eml files under instance/mail/, as with `make run`."""
+    return "file"
 
 
 def newest_link(app, path: str) -> str:
