@@ -42,7 +42,7 @@ from store.visitor import visitor_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["client_address", "form_value", "limited", "visitor"]
+__all__ = ["client_address", "failures", "form_value", "limited", "visitor"]
 
 # Longest value of a posted field used as a key (an email address is at most 254).
 MAX_KEY_VALUE = 254
@@ -66,19 +66,28 @@ def form_value(name: str) -> Callable[[], str]:
 def limited(
     setting: str, *, per: Callable[[], str] = client_address, scope: str | None = None,
     methods: list[str] | None = None, exempt_when: Callable[[], bool] | None = None,
+    deduct_when: Callable | None = None,
 ):
     """Decorate a view (under its route) with the limit named by ``setting``, counted per ``per``.
 
     Routes that share a ``scope`` share one count; without it each route counts alone.
-    ``methods`` limits only those methods; ``exempt_when`` skips requests it returns True for.
+    ``methods`` limits only those methods; ``exempt_when`` skips requests it returns True for;
+    ``deduct_when(response)`` counts only the responses it returns True for (``failures``).
     """
     def limit() -> str:
         return current_app.config[setting]
 
-    options = {"key_func": per, "methods": methods, "exempt_when": exempt_when}
+    options = {"key_func": per, "methods": methods, "exempt_when": exempt_when,
+               "deduct_when": deduct_when}
     if scope is None:
         return limiter.limit(limit, **options)
     return limiter.shared_limit(limit, scope, **options)
+
+
+def failures(response) -> bool:
+    """Count a sign-in or a code only when it was refused (a success redirects): otherwise
+    anyone could lock a person out by signing in as them a few times."""
+    return response.status_code != 302
 
 
 def seconds_to_wait() -> int:

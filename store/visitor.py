@@ -62,10 +62,10 @@ def visitor_id() -> str:
 KEPT_ACROSS_SIGN_IN = ("cart", "orders", "locale")
 
 
-def renew_session() -> None:
-    """Start a fresh session (signing in or out), keeping the cart, the orders this browser
-    may open and the language. Nothing an attacker planted before sign-in survives it."""
-    kept = {key: session[key] for key in KEPT_ACROSS_SIGN_IN if key in session}
+def renew_session(keep: tuple[str, ...] = KEPT_ACROSS_SIGN_IN) -> None:
+    """Start a fresh session, keeping only ``keep``: signing in keeps the cart, the orders
+    this browser may open and the language; nothing an attacker planted survives it."""
+    kept = {key: session[key] for key in keep if key in session}
     session.clear()
     session.update(kept)
     _new_checkout_token()

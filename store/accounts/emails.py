@@ -22,7 +22,9 @@ from store.urls import public_url
 def render_verification(message: OutboxMessage) -> RenderedEmail:
     """A signed link that verifies the address (signed when the email is rendered)."""
     user = db.session.get(User, message.payload["user_id"])
-    link = public_url("accounts.verify", token=verification_token(user))
+    # Signed for the address the message goes to: if the account moved to another address
+    # since, this link verifies nothing.
+    link = public_url("accounts.verify", token=verification_token(user, message.recipient))
     return render_email("account_verification", _("Confirm your email address"),
                         user=user, link=link)
 
@@ -30,7 +32,7 @@ def render_verification(message: OutboxMessage) -> RenderedEmail:
 def render_password_reset(message: OutboxMessage) -> RenderedEmail:
     """A single-use link to choose a new password, valid for an hour."""
     user = db.session.get(User, message.payload["user_id"])
-    link = public_url("accounts.reset", token=reset_token(user))
+    link = public_url("accounts.reset", token=reset_token(user, message.recipient))
     return render_email("password_reset", _("Choose a new password"), user=user, link=link,
                         minutes=RESET_MAX_AGE // 60)
 

@@ -132,12 +132,14 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
 
 
-def verification_token(user: User) -> str:
-    return _serializer(VERIFY_SALT).dumps({"u": user.id, "e": user.email})
+def verification_token(user: User, email: str) -> str:
+    """A link that verifies ``email`` (the address the message goes to) for ``user``."""
+    return _serializer(VERIFY_SALT).dumps({"u": user.id, "e": email})
 
 
-def reset_token(user: User) -> str:
-    return _serializer(RESET_SALT).dumps({"u": user.id, "v": user.auth_version})
+def reset_token(user: User, email: str) -> str:
+    """A link to reset the password of ``user`` while the account's address is ``email``."""
+    return _serializer(RESET_SALT).dumps({"u": user.id, "v": user.auth_version, "e": email})
 
 
 def _load(token: str, salt: str, max_age: int) -> dict:
@@ -165,7 +167,7 @@ def verify_email(token: str) -> User:
     return user
 
 
-def request_password_reset(email: str, *, locale: str) -> None:
+def request_password_reset(email: str) -> None:
     """Email a reset link when the address has an account; otherwise do nothing.
 
     The caller says the same thing either way, so nobody learns which addresses exist.
@@ -173,7 +175,8 @@ def request_password_reset(email: str, *, locale: str) -> None:
     with use_case() as uow:
         user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is not None:
-            queue(PASSWORD_RESET, user.email, locale=locale, user_id=user.id)
+            # In the account's language, whoever asked.
+            queue(PASSWORD_RESET, user.email, locale=user.locale, user_id=user.id)
         uow.commit()
 
 
@@ -185,7 +188,9 @@ def reset_password(token: str, password: str) -> User:
     data = _load(token, RESET_SALT, RESET_MAX_AGE)
     with use_case() as uow:
         user = db.session.get(User, data["u"])
-        if user is None or user.auth_version != data.get("v"):
+        # The link also dies when the account moved to another address since it was sent:
+        # the mailbox it went to no longer speaks for the account.
+        if user is None or user.auth_version != data.get("v") or user.email != data.get("e"):
             raise InvalidLink()
         _set_password(user, password)
         # Whoever holds the link holds the mailbox: the address is verified too.
@@ -233,6 +238,7 @@ def change_email(user_id: int, new_email: str, password: str, *, locale: str) ->
             if db.session.scalar(select(User.id).where(User.email == email)) is not None:
                 raise EmailTaken(_l("There is already an account for this email."))
             user.email, user.email_verified_at = email, None
+            user.auth_version += 1  # other sessions and earlier reset links stop working
             _flush_unless_taken()
             queue(ACCOUNT_VERIFICATION, email, locale=locale, user_id=user.id)
         uow.commit()

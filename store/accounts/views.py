@@ -54,7 +54,7 @@ from store.orders.services import (
     find_customer_licence,
     owner_of,
 )
-from store.ratelimit import form_value, limited
+from store.ratelimit import failures, form_value, limited
 from store.visitor import renew_session
 
 
@@ -123,9 +123,9 @@ def register():
 
 
 @bp.route("/cuenta/entrar", methods=["GET", "POST"])
-@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="sign-in", methods=POST)
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="sign-in", methods=POST, deduct_when=failures)
 @limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=form_value("email"), scope="sign-in-account",
-         methods=POST)
+         methods=POST, deduct_when=failures)
 def sign_in():
     form = SignInForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -143,7 +143,9 @@ def sign_in():
 @bp.post("/cuenta/salir")
 def sign_out():
     # CSRFProtect has checked the token: nobody signs a visitor out from another site.
-    renew_session()
+    # The next person at this browser (a shared phone, an internet café) gets nothing of
+    # this customer: no cart, no order pages; only the language stays.
+    renew_session(keep=("locale",))
     logout_user()  # after the renewal, which would drop its order to clear the remember cookie
     flash(_("You are signed out."), "success")
     return redirect(url_for("catalogue.home"))
@@ -170,12 +172,12 @@ def verify(token: str):
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        request_password_reset(form.email.data, locale=_locale())
+        request_password_reset(form.email.data)
         flash(_("If %(email)s has an account, we sent it a link to choose a new password. "
                 "It works once, for one hour.", email=form.email.data), "success")
         return redirect(url_for("accounts.sign_in"))
     status = 400 if form.is_submitted() else 200
-    return make_response(render_template("accounts/forgot.html", form=form), status)
+    return _no_store(make_response(render_template("accounts/forgot.html", form=form), status))
 
 
 @bp.route("/cuenta/restablecer/<token>", methods=["GET", "POST"])
@@ -267,6 +269,7 @@ def update_email():
         except EmailTaken as error:
             form.email.errors.append(str(error.detail))
         else:
+            _start_session(user)  # a new address signs out the other sessions, not this one
             if not user.email_verified:
                 flash(_("We sent a link to %(email)s: open it to confirm your new email.",
                         email=user.email), "success")

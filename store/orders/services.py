@@ -22,7 +22,7 @@ from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import can_transition, note, shown_status, transition
 from store.unit_of_work import use_case
 from store.urls import public_url
-from store.vault import get_vault, reveal, seal_into
+from store.vault import get_vault, lookup_form, reveal, seal_into
 
 EXPIRY_BATCH = 100
 ACCESS_TOKEN_BYTES = 20  # 160 random bits, written as 40 hex digits
@@ -164,9 +164,9 @@ class OwnedLicence:
         return self.line.order.number
 
     def masked_key(self) -> str:
-        """The key with every group but the last hidden: enough to tell keys apart."""
-        groups = reveal(self.licence).split("-")
-        return "-".join(["••••"] * (len(groups) - 1) + groups[-1:])
+        """Only the key's last four letters and digits: enough to tell keys apart, whatever
+        the key's shape (vendor keys may have no dashes)."""
+        return "••••-" + lookup_form(reveal(self.licence))[-4:]
 
     def key(self) -> str:
         return reveal(self.licence)

@@ -13,8 +13,10 @@ def init_app(app: Flask) -> None:
     from store.accounts.models import Role
     from store.accounts.views import register_home
     from store.staff import models, views  # noqa: F401 - views attach the routes
+    from store.staff.policy import guard_staff_account_pages
 
     app.register_blueprint(bp)
+    app.before_request(guard_staff_account_pages)
     # Staff land on their home page after signing in; it asks for the second factor.
     register_home(app, Role.ADMIN, "staff.admin_home")
     register_home(app, Role.SUPPORT, "staff.support_home")

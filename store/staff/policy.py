@@ -54,3 +54,23 @@ def staff_only(*roles: Role, second_factor: bool = True) -> Callable:
 def _here() -> str | None:
     """This page, to come back to after the code (GET only: a form would be lost)."""
     return safe_local_path(request.full_path.rstrip("?")) if request.method == "GET" else None
+
+
+# Account pages a staff member may use with the password alone: signing in and out, and
+# the links from emails. Every other account page waits for the second factor, or a
+# stolen password would be enough to change an admin's email or password.
+OPEN_ACCOUNT_PAGES = frozenset({
+    "accounts.sign_in", "accounts.sign_out", "accounts.register", "accounts.forgot_password",
+    "accounts.reset", "accounts.verify",
+})
+
+
+def guard_staff_account_pages():
+    """before_request: a staff member's own account pages need the second factor too."""
+    endpoint = request.endpoint or ""
+    if (not endpoint.startswith("accounts.") or endpoint in OPEN_ACCOUNT_PAGES
+            or not current_user.is_authenticated or current_user.role not in STAFF_ROLES
+            or second_factor_verified(current_user.get_id())):
+        return None
+    step = "staff.verify" if is_enrolled(current_user.id) else "staff.enrol"
+    return redirect(url_for(step, next=_here()))

@@ -138,7 +138,7 @@ def verify(user_id: int, code: str, *, now: datetime | None = None) -> Verified:
         if factor is None:
             raise NotEnrolled()
         typed = lookup_form(code)
-        if typed.isdigit():
+        if _looks_like_totp(typed):
             factor.last_used_step = _accepted_step(
                 reveal(factor), typed, after=factor.last_used_step, now=now)
         else:
@@ -148,14 +148,14 @@ def verify(user_id: int, code: str, *, now: datetime | None = None) -> Verified:
                    subject=user, reason="second factor with a recovery code")
         left = _recovery_codes_left(user_id)
         uow.commit()
-    return Verified(used_recovery_code=not typed.isdigit(), recovery_codes_left=left)
+    return Verified(used_recovery_code=not _looks_like_totp(typed), recovery_codes_left=left)
 
 
 def _accepted_step(secret: str, code: str, *, after: int | None, now: datetime) -> int:
     """The time step whose code is ``code`` (within the window). Raises WrongCode, or
     CodeAlreadyUsed when that step is not later than ``after``."""
     typed = lookup_form(code)
-    if len(typed) != TOTP_DIGITS or not typed.isdigit():
+    if not _looks_like_totp(typed):
         raise WrongCode()
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
@@ -180,6 +180,11 @@ def _replace_recovery_codes(user_id: int, codes: list[str]) -> None:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     db.session.add_all(RecoveryCode(user_id=user_id, code_hash=vault.lookup_hash(code))
                        for code in codes)
+
+
+def _looks_like_totp(typed: str) -> bool:
+    """Six ASCII digits ("١٢٣٤٥٦" and "¹²³⁴⁵⁶" are digits to Python, not to TOTP)."""
+    return len(typed) == TOTP_DIGITS and typed.isascii() and typed.isdigit()
 
 
 def _use_recovery_code(user_id: int, typed: str, *, now: datetime) -> None:

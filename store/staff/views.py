@@ -14,7 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from store.accounts.models import Role
-from store.ratelimit import limited
+from store.ratelimit import failures, limited
 from store.staff import bp
 from store.staff.forms import CodeForm, EnrolForm
 from store.staff.policy import ADMIN, SUPPORT, staff_only
@@ -71,9 +71,10 @@ def _signed_in_user() -> str:
 
 # Six-digit codes are guessed per account and per address; GETs are never counted.
 @bp.route("/staff/segundo-factor/alta", methods=["GET", "POST"])
-@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"],
+         deduct_when=failures)
 @limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
-         methods=["POST"])
+         methods=["POST"], deduct_when=failures)
 @staff_only(*SUPPORT, second_factor=False)
 def enrol():
     form = EnrolForm(next=request.args.get("next"))
@@ -102,9 +103,10 @@ def enrol():
 
 
 @bp.route("/staff/segundo-factor", methods=["GET", "POST"])
-@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"])
+@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"],
+         deduct_when=failures)
 @limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
-         methods=["POST"])
+         methods=["POST"], deduct_when=failures)
 @staff_only(*SUPPORT, second_factor=False)
 def verify():
     form = CodeForm(next=request.args.get("next"))

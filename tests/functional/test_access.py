@@ -77,15 +77,16 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/cuenta/olvide", "POST"): ({}, 400),
     ("/cuenta/restablecer/<token>", "GET"): ({}, 200),
     ("/cuenta/restablecer/<token>", "POST"): ({}, 400),
-    ("/cuenta/pedidos", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
-    ("/cuenta/licencias", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
+    # A staff member's own account pages wait for the second factor, like staff pages.
+    ("/cuenta/pedidos", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
+    ("/cuenta/licencias", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
     # Licence 1 is nobody's here: a signed-in visitor learns nothing more than a 404.
     ("/cuenta/licencias/<int:licence_id>/ver", "POST"): (
-        {}, by_visitor(302, 404, 404, 404, 404, 404)),
-    ("/cuenta/", "GET"): ({}, by_visitor(302, 200, 200, 200, 200, 200)),
+        {}, by_visitor(302, 404, 404, 302, 302, 404)),
+    ("/cuenta/", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
     ("/cuenta/nombre", "POST"): ({"name": "Otro"}, 302),
-    ("/cuenta/correo", "POST"): ({}, by_visitor(302, 400, 400, 400, 400, 400)),
-    ("/cuenta/contrasena", "POST"): ({}, by_visitor(302, 400, 400, 400, 400, 400)),
+    ("/cuenta/correo", "POST"): ({}, by_visitor(302, 400, 400, 302, 302, 400)),
+    ("/cuenta/contrasena", "POST"): ({}, by_visitor(302, 400, 400, 302, 302, 400)),
     # Staff pages (store/staff/policy.py): guests sign in first, customers get 403, support
     # gets 403 on admin pages; staff without the second factor of this session are sent to
     # set it up or to enter a code before any staff page opens.

@@ -294,7 +294,7 @@ def test_my_licences_masks_each_key_and_a_post_shows_one_once_without_caching(
     stolen = theirs.client.post(f"/cuenta/licencias/{licence_id}/ver")
 
     assert not any(key in listing for key in keys)
-    assert all(f"••••-••••-••••-••••-••••-••••-••••-{key[-4:]}" in listing for key in keys)
+    assert all(f"••••-{key[-4:]}" in listing for key in keys)
     assert "Activa" in listing and "1 dispositivo" in listing
     html = shown.get_data(as_text=True)
     assert shown.headers["Cache-Control"] == "no-store"
@@ -358,3 +358,55 @@ def test_changing_the_name_saves_it(app, shopper):
     shopper.client.post("/cuenta/nombre", data={"name": "  Ana María Pérez "})
 
     assert user(app).name == "Ana María Pérez"
+
+
+def test_an_old_reset_link_dies_when_the_account_moves_to_another_address(
+    app, shopper, shopper_for, plans
+):
+    shopper_for(app).buy(plans["generated"])  # Ana's guest order
+    eve = shopper
+    eve.register(email="eve@example.com", name="Eve")
+    eve.client.post("/cuenta/olvide", data={"email": "eve@example.com"})
+    link = sent_links(app, "/cuenta/restablecer/")[0]
+    eve.client.post("/cuenta/correo", data={"email": "ana@example.com",
+                                            "password": Shopper.PASSWORD})
+
+    response = eve.client.post(link, data={"password": "girasol-escalera-mar-77"})
+
+    assert response.headers["Location"] == "/cuenta/olvide"
+    assert user(app).email_verified_at is None
+    assert "Pedido A-" not in eve.page("/cuenta/pedidos")
+
+
+def test_a_verification_email_sent_before_an_address_change_verifies_nothing(
+    app, shopper, shopper_for, plans
+):
+    shopper_for(app).buy(plans["generated"])  # Ana's guest order
+    shopper.register(email="eve@example.com", name="Eve")
+    shopper.client.post("/cuenta/correo", data={"email": "ana@example.com",
+                                                "password": Shopper.PASSWORD})
+    to_eve = sent_links(app, "/cuenta/verificar/")[0]  # rendered after the change
+
+    shopper.client.post(to_eve)
+
+    assert user(app).email == "ana@example.com" and user(app).email_verified_at is None
+    assert "Pedido A-" not in shopper.page("/cuenta/pedidos")
+
+
+def test_signing_out_leaves_nothing_of_the_customer_in_the_browser(app, shopper, plans):
+    shopper.register()
+    shopper.buy(plans["generated"])
+    number = shopper.last_order()
+    shopper.add(plans["generated"])
+
+    shopper.client.post("/cuenta/salir")
+
+    assert shopper.client.get(f"/pedido/{number}/").status_code == 404
+    assert shopper.session().get("cart", {}) == {} and "orders" not in shopper.session()
+
+
+def test_signing_in_again_and_again_never_locks_the_account(app, shopper):
+    shopper.register()
+    for _ in range(7):
+        shopper.client.post("/cuenta/salir")
+        assert shopper.sign_in().headers["Location"] == "/cuenta/pedidos"

@@ -9,7 +9,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from store.accounts.models import Role
+from store.accounts.models import Role, User
 from store.audit.models import AuditEvent
 from store.extensions import db
 from store.staff.models import RecoveryCode, SecondFactor
@@ -223,3 +223,25 @@ def test_the_code_pages_need_csrf_tokens(csrf_app, shopper_for, desk):
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Solicitud incorrecta" in html
     assert 'class="field-error"' not in html  # refused before the code was looked at
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "¹²³⁴⁵⁶", "１２３４５６", "12345\x00"])
+def test_digits_of_other_scripts_are_a_wrong_code_not_an_error(admin, desk, shopper, code):
+    desk.enrol(admin)
+    shopper.sign_in(email="admin@example.com")
+
+    response = shopper.enter_code(code)
+
+    assert response.status_code == 400
+
+
+def test_a_staff_members_own_account_pages_wait_for_the_second_factor(app, admin, desk, shopper):
+    desk.enrol(admin)
+    shopper.sign_in(email="admin@example.com")
+
+    response = shopper.client.post("/cuenta/contrasena", data={
+        "current": Shopper.PASSWORD, "password": "girasol-escalera-mar-77"})
+
+    assert response.headers["Location"].startswith("/staff/segundo-factor")
+    with app.app_context():
+        assert db.session.get(User, admin).auth_version == 1
