@@ -51,8 +51,8 @@ from store.orders.services import (
     customer_licences,
     customer_orders,
     LicenceState,
-    find_customer_licence,
     owner_of,
+    pick_licence,
 )
 from store.ratelimit import failures, form_value, limited
 from store.visitor import renew_session
@@ -209,13 +209,19 @@ def my_orders():
     return _no_store(make_response(render_template("accounts/orders.html", results=results)))
 
 
+def _licences_page(form: ConfirmForm, shown_id: int | None = None):
+    """Mis licencias, with the key of licence ``shown_id`` shown (NotFound if not theirs)."""
+    licences = customer_licences(owner_of(current_user), utcnow())
+    shown = pick_licence(licences, shown_id) if shown_id is not None else None
+    return _no_store(make_response(render_template(
+        "accounts/licences.html", licences=licences, shown=shown, form=form,
+        licence_states=LICENCE_STATES)))
+
+
 @bp.get("/cuenta/licencias")
 @login_required
 def my_licences():
-    licences = customer_licences(owner_of(current_user), utcnow())
-    return _no_store(make_response(render_template(
-        "accounts/licences.html", licences=licences, shown=None, form=ConfirmForm(),
-        licence_states=LICENCE_STATES)))
+    return _licences_page(ConfirmForm())
 
 
 @bp.post("/cuenta/licencias/<int:licence_id>/ver")
@@ -225,11 +231,7 @@ def show_key(licence_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("accounts.my_licences"))
-    owner = owner_of(current_user)
-    shown = find_customer_licence(owner, licence_id, utcnow())
-    return _no_store(make_response(render_template(
-        "accounts/licences.html", licences=customer_licences(owner, utcnow()), shown=shown,
-        form=form, licence_states=LICENCE_STATES)))
+    return _licences_page(form, shown_id=licence_id)
 
 
 def _account_page(status: int = 200, **forms):

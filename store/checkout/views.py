@@ -6,13 +6,12 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_login import current_user
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from store.cart import services as cart_services
 from store.checkout import bp
 from store.checkout.forms import CheckoutForm
-from store.orders.caps import HoldingLimitReached
 from store.checkout.services import (
     Buyer,
     CartNeedsReview,
@@ -21,6 +20,7 @@ from store.checkout.services import (
     check_out,
 )
 from store.licensing.services import OutOfStock
+from store.orders.caps import HoldingLimitReached
 from store.orders.models import Order
 from store.orders.services import find_order_by_checkout_token
 from store.payments.gateway import PaymentProviderError

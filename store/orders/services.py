@@ -200,9 +200,10 @@ def customer_licences(owner: Owner, now: datetime) -> list[OwnedLicence]:
     return [OwnedLicence(licence, line, _state(licence, now)) for licence, line in rows]
 
 
-def find_customer_licence(owner: Owner, licence_id: int, now: datetime) -> OwnedLicence:
-    """One of the customer's licences. Raises NotFound for anyone else's or an unknown id."""
-    for owned in customer_licences(owner, now):
+def pick_licence(licences: list[OwnedLicence], licence_id: int) -> OwnedLicence:
+    """The licence ``licence_id`` among a customer's ``licences``. Raises NotFound for
+    anyone else's or an unknown id, saying no more."""
+    for owned in licences:
         if owned.licence.id == licence_id:
             return owned
     raise NotFound()

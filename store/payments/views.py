@@ -9,14 +9,14 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_login import current_user
 from sqlalchemy import select
 
-from store.extensions import csrf, db
 from store.dbtypes import utcnow
+from store.extensions import csrf, db
+from store.forms import first_error
 from store.licensing.services import OutOfStock
 from store.orders.caps import HoldingLimitReached, pool_keys_of
 from store.orders.models import OrderStatus
-from store.orders.states import shown_status
-from store.forms import first_error
 from store.orders.services import find_own_order, owner_of
+from store.orders.states import shown_status
 from store.payments import bp
 from store.payments.forms import SandboxDecisionForm, pay_again_form
 from store.payments.gateway import PaymentOutcome, PaymentProviderError

@@ -69,12 +69,16 @@ def _signed_in_user() -> str:
     return f"user:{current_user.get_id()}"
 
 
-# Six-digit codes are guessed per account and per address; GETs are never counted.
+def code_limits(view):
+    """Six-digit codes are guessed per account and per address: only refused POSTs count."""
+    view = limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user,
+                   scope="second-factor-account", methods=["POST"], deduct_when=failures)(view)
+    return limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"],
+                   deduct_when=failures)(view)
+
+
 @bp.route("/staff/segundo-factor/alta", methods=["GET", "POST"])
-@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"],
-         deduct_when=failures)
-@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
-         methods=["POST"], deduct_when=failures)
+@code_limits
 @staff_only(*SUPPORT, second_factor=False)
 def enrol():
     form = EnrolForm(next=request.args.get("next"))
@@ -103,10 +107,7 @@ def enrol():
 
 
 @bp.route("/staff/segundo-factor", methods=["GET", "POST"])
-@limited("STORE_LIMIT_ACCOUNT_PER_ADDRESS", scope="second-factor", methods=["POST"],
-         deduct_when=failures)
-@limited("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", per=_signed_in_user, scope="second-factor-account",
-         methods=["POST"], deduct_when=failures)
+@code_limits
 @staff_only(*SUPPORT, second_factor=False)
 def verify():
     form = CodeForm(next=request.args.get("next"))

@@ -233,6 +233,7 @@ def test_digits_of_other_scripts_are_a_wrong_code_not_an_error(admin, desk, shop
     response = shopper.enter_code(code)
 
     assert response.status_code == 400
+    assert shopper.client.get("/admin").status_code == 302  # still no staff page
 
 
 def test_a_staff_members_own_account_pages_wait_for_the_second_factor(app, admin, desk, shopper):
