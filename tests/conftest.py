@@ -409,10 +409,26 @@ class StaffDesk:
 
         return pyotp.TOTP(secret).now()
 
+    def signed_in(self, email: str, role) -> Shopper:
+        """A new browser signed in as a new staff member of ``role``, second factor entered."""
+        staff = Shopper(self.app.test_client())
+        secret = self.enrol(self.hire(email, role))[0]
+        assert staff.sign_in(email=email).status_code == 302
+        assert staff.enter_code(self.code(secret)).status_code == 302
+        return staff
+
 
 @pytest.fixture
 def desk(app) -> StaffDesk:
     return StaffDesk(app)
+
+
+@pytest.fixture
+def admin(desk) -> Shopper:
+    """A browser signed in as an admin (admin@example.com) who entered the second factor."""
+    from store.accounts.models import Role
+
+    return desk.signed_in("admin@example.com", Role.ADMIN)
 
 
 @pytest.fixture

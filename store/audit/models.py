@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String
@@ -29,14 +31,64 @@ class AuditEvent(db.Model):
     __table_args__ = (db.Index("ix_audit_event_subject", "subject_type", "subject_id"),)
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member (label = their email, id = their user id), or "system"."""
+
+    label: str
+    id: int | None = None
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        """The signed-in staff member ``user`` (anything with ``email`` and ``id``)."""
+        return cls(user.email, user.id)
+
+
+SYSTEM = Actor("system")
+
+
 def record(
-    *, actor: str, action: str, subject: db.Model, reason: str, actor_id: int | None = None,
-    **details: Any,
+    *, actor: str | Actor, action: str, subject: db.Model, reason: str,
+    actor_id: int | None = None, **details: Any,
 ) -> AuditEvent:
     """Add an audit event for ``subject`` to the session. Runs in the caller's transaction."""
+    if isinstance(actor, Actor):
+        actor, actor_id = actor.label, actor.id
     event = AuditEvent(
         actor=actor, actor_id=actor_id, action=action, subject_type=subject.__tablename__,
         subject_id=subject.id, reason=reason, details=details,
     )
     db.session.add(event)
     return event
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it: enums by value, dates in ISO 8601."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def values_of(row: db.Model, *fields: str) -> dict[str, Any]:
+    """``row``'s ``fields`` as plain values, to compare before and after a change."""
+    return {name: _plain(getattr(row, name)) for name in fields}
+
+
+def record_change(
+    *, actor: Actor, action: str, subject: db.Model, before: dict[str, Any],
+    after: dict[str, Any], reason: str = "",
+) -> AuditEvent | None:
+    """Audit what changed in ``subject``: ``details["changes"]`` maps each field that
+    changed to ``[before, after]``. Nothing is written when nothing changed. Runs in the
+    caller's transaction (call it after a flush, so a new row has its id).
+    """
+    changes = {
+        name: [before.get(name), after.get(name)]
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    }
+    if not changes:
+        return None
+    return record(actor=actor, action=action, subject=subject, reason=reason, changes=changes)

@@ -76,18 +76,6 @@ class LicenceNotActive(StoreError):
     title = _l("This licence is not active")
 
 
-@dataclass(frozen=True)
-class Stock:
-    available: int
-    reserved: int
-    issued: int
-    threshold: int
-
-    @property
-    def is_low(self) -> bool:
-        return self.available < self.threshold
-
-
 def _lock_lines(lines: Sequence[Line]) -> None:
     """Hold the order lines' row locks until commit (PostgreSQL); SQLite is already serial.
 
@@ -329,17 +317,3 @@ def reissue(licence: Licence, *, reason: str, actor: str) -> Licence:
         replacement_id=replacement.id,
     )
     return replacement
-
-
-def stock(plan: Plan) -> Stock:
-    """Count a plan's pool keys by state."""
-    rows = db.session.execute(
-        select(PoolKey.state, func.count()).where(PoolKey.plan_id == plan.id).group_by(PoolKey.state)
-    )
-    counts = {PoolKeyState(state): n for state, n in rows}
-    return Stock(
-        available=counts.get(PoolKeyState.AVAILABLE, 0),
-        reserved=counts.get(PoolKeyState.RESERVED, 0),
-        issued=counts.get(PoolKeyState.ISSUED, 0),
-        threshold=plan.low_stock_threshold,
-    )

@@ -1,5 +1,5 @@
 """Staff: the second factor every staff member uses, the access policy of staff pages,
-and the admin and support home pages."""
+and the support home page (the admin home is the back office's dashboard)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ bp = Blueprint("staff", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Load the second-factor tables, attach the staff pages and the staff's home pages."""
+    """Load the second-factor tables, attach the staff pages and the support home."""
     from store.accounts.models import Role
     from store.accounts.views import register_home
     from store.staff import models, views  # noqa: F401 - views attach the routes
@@ -18,5 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(guard_staff_account_pages)
     # Staff land on their home page after signing in; it asks for the second factor.
-    register_home(app, Role.ADMIN, "staff.admin_home")
     register_home(app, Role.SUPPORT, "staff.support_home")

@@ -1,4 +1,4 @@
-"""Staff pages: set up and enter the second factor, and the admin and support homes.
+"""Staff pages: set up and enter the second factor, and the support home.
 
 Every route here goes through ``store.staff.policy.staff_only``. Pages showing a secret
 (the enrolment page, the recovery codes) are never stored by the browser (no-store).
@@ -17,7 +17,7 @@ from store.accounts.models import Role
 from store.ratelimit import failures, limited
 from store.staff import bp
 from store.staff.forms import CodeForm, EnrolForm
-from store.staff.policy import ADMIN, SUPPORT, staff_only
+from store.staff.policy import SUPPORT, staff_only
 from store.staff.services import (
     AlreadyEnrolled,
     NotEnrolled,
@@ -44,7 +44,7 @@ def _no_store(response):
 
 
 def _home() -> str:
-    return url_for("staff.admin_home" if current_user.role == Role.ADMIN
+    return url_for("admin.dashboard" if current_user.role == Role.ADMIN
                    else "staff.support_home")
 
 
@@ -130,12 +130,6 @@ def verify():
             return redirect(form.safe_next() or _home())
     status = 400 if form.is_submitted() else 200
     return _no_store(make_response(render_template("staff/verify.html", form=form), status))
-
-
-@bp.get("/admin")
-@staff_only(*ADMIN)
-def admin_home():
-    return _no_store(make_response(render_template("staff/admin_home.html")))
 
 
 @bp.get("/support")

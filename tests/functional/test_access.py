@@ -90,7 +90,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # Staff pages (store/staff/policy.py): guests sign in first, customers get 403, support
     # gets 403 on admin pages; staff without the second factor of this session are sent to
     # set it up or to enter a code before any staff page opens.
-    ("/admin", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    # The back office (store/admin): admins with the second factor only.
+    ("/admin/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),

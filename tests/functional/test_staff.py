@@ -44,10 +44,10 @@ def test_a_staff_sign_in_leads_to_enrolment_which_keeps_the_secret_sealed_and_sh
     waiting = str(shopper.session())  # the secret waits sealed in the session
 
     done = shopper.client.post("/staff/segundo-factor/alta",
-                               data={"code": pyotp.TOTP(secret).now(), "next": "/admin"})
+                               data={"code": pyotp.TOTP(secret).now(), "next": "/admin/"})
 
-    assert signed_in.headers["Location"] == "/admin"
-    assert to_enrol.headers["Location"] == "/staff/segundo-factor/alta?next=/admin"
+    assert signed_in.headers["Location"] == "/admin/"
+    assert to_enrol.headers["Location"] == "/staff/segundo-factor/alta?next=/admin/"
     assert page.headers["Cache-Control"] == "no-store" and done.headers["Cache-Control"] == "no-store"
     assert "<svg" in html and "style" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
     codes = RECOVERY.findall(done.get_data(as_text=True))
@@ -61,7 +61,7 @@ def test_a_staff_sign_in_leads_to_enrolment_which_keeps_the_secret_sealed_and_sh
                    else secret not in str(value) for value in raw_rows)
         assert len(stored) == 10 and not set(codes) & set(stored)
         assert db.session.scalar(sa.select(AuditEvent.action)) == "staff.second_factor_enrolled"
-    assert shopper.client.get("/admin").status_code == 200
+    assert shopper.client.get("/admin/").status_code == 200
     assert "second_factor_pending" in waiting and secret not in waiting
     assert "second_factor_pending" not in shopper.session()
     # The codes are never shown again: the enrolment page now sends to the code page.
@@ -81,7 +81,7 @@ def test_a_wrong_enrolment_code_is_refused_and_nothing_is_written(app, admin, sh
                                "prueba con el código actual."]
     assert shown_secret(html) == secret  # the same secret, to try again
     assert count(SecondFactor) == 0 and count(RecoveryCode) == 0
-    assert shopper.client.get("/admin").headers["Location"].startswith(
+    assert shopper.client.get("/admin/").headers["Location"].startswith(
         "/staff/segundo-factor/alta")
 
 
@@ -89,12 +89,12 @@ def test_sign_in_then_the_current_code_opens_admin(admin, desk, shopper):
     secret, _codes = desk.enrol(admin)
     shopper.sign_in(email="admin@example.com")
 
-    before = shopper.client.get("/admin")
-    entered = shopper.enter_code(desk.code(secret), next="/admin")
+    before = shopper.client.get("/admin/")
+    entered = shopper.enter_code(desk.code(secret), next="/admin/")
 
-    assert before.headers["Location"] == "/staff/segundo-factor?next=/admin"
-    assert entered.headers["Location"] == "/admin"
-    page = shopper.client.get("/admin")
+    assert before.headers["Location"] == "/staff/segundo-factor?next=/admin/"
+    assert entered.headers["Location"] == "/admin/"
+    page = shopper.client.get("/admin/")
     assert page.status_code == 200 and "<h1>Administración</h1>" in page.get_data(as_text=True)
 
 
@@ -111,7 +111,7 @@ def test_a_wrong_code_is_refused_and_changes_nothing(app, admin, desk, shopper):
     assert errors_in(response.get_data(as_text=True))[0].startswith("Ese código no es correcto.")
     with app.app_context():
         assert db.session.scalar(sa.select(SecondFactor.last_used_step)) == step
-    assert shopper.client.get("/admin").status_code == 302
+    assert shopper.client.get("/admin/").status_code == 302
 
 
 def test_guessing_codes_stops_at_the_account_limit_even_for_the_right_code(
@@ -125,7 +125,7 @@ def test_guessing_codes_stops_at_the_account_limit_even_for_the_right_code(
     right = shopper.enter_code(desk.code(secret))
 
     assert statuses == [400] * 5 + [429]  # STORE_LIMIT_ACCOUNT_PER_ACCOUNT: 5 per 15 minutes
-    assert right.status_code == 429 and shopper.client.get("/admin").status_code == 302
+    assert right.status_code == 429 and shopper.client.get("/admin/").status_code == 302
 
 
 def test_the_same_valid_code_is_refused_the_second_time(app, admin, desk, shopper, shopper_for):
@@ -141,8 +141,8 @@ def test_the_same_valid_code_is_refused_the_second_time(app, admin, desk, shoppe
     assert replayed.status_code == 400
     assert errors_in(replayed.get_data(as_text=True)) == [
         "Ese código ya se usó. Espera al siguiente y escríbelo."]
-    assert other.client.get("/admin").status_code == 302
-    assert shopper.client.get("/admin").status_code == 200
+    assert other.client.get("/admin/").status_code == 302
+    assert shopper.client.get("/admin/").status_code == 200
 
 
 def test_a_recovery_code_works_once(app, admin, desk, shopper, shopper_for):
@@ -154,11 +154,11 @@ def test_a_recovery_code_works_once(app, admin, desk, shopper, shopper_for):
     again.sign_in(email="admin@example.com")
     reused = again.enter_code(codes[3])
 
-    assert used.headers["Location"] == "/admin"
-    assert shopper.flashes("success", "/admin") == [
+    assert used.headers["Location"] == "/admin/"
+    assert shopper.flashes("success", "/admin/") == [
         "Usaste un código de recuperación; te quedan 9."]
-    assert reused.status_code == 400 and again.client.get("/admin").status_code == 302
-    assert again.enter_code(codes[4]).headers["Location"] == "/admin"
+    assert reused.status_code == 400 and again.client.get("/admin/").status_code == 302
+    assert again.enter_code(codes[4]).headers["Location"] == "/admin/"
     with app.app_context():
         used_rows = db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)
                                       .where(RecoveryCode.used_at.is_not(None)))
@@ -169,7 +169,7 @@ def test_a_recovery_code_works_once(app, admin, desk, shopper, shopper_for):
 def test_a_customer_gets_403_on_the_staff_pages(shopper):
     shopper.register()
 
-    assert shopper.client.get("/admin").status_code == 403
+    assert shopper.client.get("/admin/").status_code == 403
     assert shopper.client.get("/support").status_code == 403
     assert shopper.client.get("/staff/segundo-factor/alta").status_code == 403
 
@@ -184,26 +184,26 @@ def test_support_gets_403_on_admin_and_opens_support_after_the_code(desk, shoppe
 
     assert before.status_code == 302 and entered.headers["Location"] == "/support"
     assert shopper.client.get("/support").status_code == 200
-    assert shopper.client.get("/admin").status_code == 403
+    assert shopper.client.get("/admin/").status_code == 403
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(shopper):
-    response = shopper.client.get("/admin")
+    response = shopper.client.get("/admin/")
 
-    assert response.headers["Location"] == "/cuenta/entrar?next=%2Fadmin"
+    assert response.headers["Location"] == "/cuenta/entrar?next=%2Fadmin%2F"
 
 
 def test_a_new_sign_in_asks_for_the_code_again(admin, desk, shopper):
     secret, _codes = desk.enrol(admin)
     shopper.sign_in(email="admin@example.com")
     shopper.enter_code(desk.code(secret))
-    opened = shopper.client.get("/admin").status_code
+    opened = shopper.client.get("/admin/").status_code
 
     shopper.client.post("/cuenta/salir")
     shopper.sign_in(email="admin@example.com")
 
     assert opened == 200
-    assert shopper.client.get("/admin").headers["Location"].startswith("/staff/segundo-factor")
+    assert shopper.client.get("/admin/").headers["Location"].startswith("/staff/segundo-factor")
     assert "second_factor_user" not in shopper.session()
 
 
@@ -233,7 +233,7 @@ def test_digits_of_other_scripts_are_a_wrong_code_not_an_error(admin, desk, shop
     response = shopper.enter_code(code)
 
     assert response.status_code == 400
-    assert shopper.client.get("/admin").status_code == 302  # still no staff page
+    assert shopper.client.get("/admin/").status_code == 302  # still no staff page
 
 
 def test_a_staff_members_own_account_pages_wait_for_the_second_factor(app, admin, desk, shopper):

@@ -13,6 +13,7 @@ from store.catalogue.models import Fulfilment
 from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing import keys, services
+from store.licensing.stock import stock
 from store.licensing.models import Licence, LicenceStatus, PoolKey, PoolKeyState
 from store.licensing.services import LicenceNotActive, OutOfStock
 from store.unit_of_work import require_write
@@ -61,8 +62,8 @@ def test_reserve_claims_available_pool_keys_for_the_line(pool_plan):
     assert len(claimed) == 2
     assert {k.state for k in claimed} == {PoolKeyState.RESERVED}
     assert {k.order_line_id for k in claimed} == {order.lines[0].id}
-    assert services.stock(pool_plan).available == 1
-    assert services.stock(pool_plan).reserved == 2
+    assert stock(pool_plan).available == 1
+    assert stock(pool_plan).reserved == 2
 
 
 def test_reserve_again_claims_only_what_is_missing_and_frees_any_surplus(pool_plan):
@@ -73,12 +74,12 @@ def test_reserve_again_claims_only_what_is_missing_and_frees_any_surplus(pool_pl
     grown = services.reserve(order.lines[0], 3, until=SOON)
     commit()
     assert grown[0].id == first[0].id and len({k.id for k in grown}) == 3
-    assert services.stock(pool_plan).reserved == 3
+    assert stock(pool_plan).reserved == 3
 
     shrunk = services.reserve(order.lines[0], 2, until=SOON)
     commit()
     assert [k.id for k in shrunk] == [k.id for k in grown[:2]]
-    assert (services.stock(pool_plan).reserved, services.stock(pool_plan).available) == (2, 3)
+    assert (stock(pool_plan).reserved, stock(pool_plan).available) == (2, 3)
 
 
 def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan, count):
@@ -91,7 +92,7 @@ def test_out_of_stock_claims_nothing_and_says_how_many_are_left(pool_plan, count
     db.session.rollback()
 
     assert (caught.value.available, caught.value.requested) == (2, 3)
-    assert services.stock(pool_plan).available == 2
+    assert stock(pool_plan).available == 2
     assert count(PoolKey, PoolKey.order_line_id.is_not(None)) == 0
 
 
@@ -114,7 +115,7 @@ def test_release_frees_reserved_keys_and_is_idempotent(pool_plan, count):
     commit()
 
     assert (released, again) == (2, 0)
-    assert services.stock(pool_plan).available == 3
+    assert stock(pool_plan).available == 3
     assert count(PoolKey, PoolKey.reserved_until.is_not(None)) == 0
 
 
@@ -161,8 +162,8 @@ def test_issue_for_a_pool_line_uses_its_reserved_keys(pool_plan):
     assert [lic.pool_key_id for lic in licences] == [k.id for k in reserved]
     assert [reveal(lic) for lic in licences] == plain[:2]
     assert {k.state for k in reserved} == {PoolKeyState.ISSUED}
-    stock = services.stock(pool_plan)
-    assert (stock.available, stock.reserved, stock.issued) == (1, 0, 2)
+    levels = stock(pool_plan)
+    assert (levels.available, levels.reserved, levels.issued) == (1, 0, 2)
 
 
 def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
@@ -177,7 +178,7 @@ def test_issue_after_the_reservation_lapsed_claims_keys_again(pool_plan):
     commit()
 
     assert len(licences) == 1 and licences[0].pool_key is not None
-    assert services.stock(pool_plan).issued == 1
+    assert stock(pool_plan).issued == 1
 
 
 def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_plan, count):
@@ -190,7 +191,7 @@ def test_issue_raises_out_of_stock_when_the_pool_cannot_cover_a_paid_line(pool_p
     db.session.rollback()
 
     assert count(Licence) == 0
-    assert services.stock(pool_plan).available == 1
+    assert stock(pool_plan).available == 1
 
 
 def test_revoke_stops_a_licence_and_audits_the_reason(generated_plan, count):
@@ -270,12 +271,12 @@ def test_find_licence_by_the_key_as_typed(generated_plan, pool_plan):
 def test_stock_says_when_a_pool_runs_low(pool_plan):
     make_pool(pool_plan, 2)
     commit()
-    assert not services.stock(pool_plan).is_low
+    assert not stock(pool_plan).is_low
     order = make_order(pool_plan)
     commit()
     services.reserve(order.lines[0], 1, until=SOON)
     commit()
-    assert services.stock(pool_plan).is_low
+    assert stock(pool_plan).is_low
 
 
 def test_the_database_refuses_the_same_key_twice(pool_plan, count):
@@ -335,7 +336,7 @@ def test_a_line_keeps_the_fulfilment_it_was_ordered_with(pool_plan):
     commit()
 
     assert licence.pool_key is not None
-    assert services.stock(pool_plan).issued == 1 and services.stock(pool_plan).reserved == 0
+    assert stock(pool_plan).issued == 1 and stock(pool_plan).reserved == 0
 
 
 def test_release_lapsed_frees_only_reservations_whose_time_ran_out(pool_plan, count):

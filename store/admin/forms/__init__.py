@@ -1,0 +1,1 @@
+"""Back office forms, one module per section: they check shape; services check rules."""
