@@ -44,7 +44,7 @@ def test_an_admin_enrols_a_totp_app_sees_the_recovery_codes_and_reaches_admin(
     screenshots(page, f"recovery-codes-{width}")
     page.get_by_role("link", name="Ya los guardé, continuar").click()
 
-    expect(page).to_have_url(f"{live_server}/admin")
+    expect(page).to_have_url(f"{live_server}/admin/")
     expect(page.get_by_role("heading", name="Administración")).to_be_visible()
     screenshots(page, f"admin-{width}")
     context.close()
