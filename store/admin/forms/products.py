@@ -175,5 +175,5 @@ class PlanForm(FlaskForm):
 class SwitchForm(FlaskForm):
     """Put something on sale or take it off: ``active`` is "1" or "0"."""
 
-    active = SelectField(validate_choice=True, choices=[("1", "1"), ("0", "0")],
+    active = SelectField(validate_choice=True, choices=[SelectChoice("1", "1"), SelectChoice("0", "0")],
                          validators=[InputRequired()])
