@@ -327,6 +327,22 @@ def test_products_without_an_image_keep_their_generated_svg(app, client):
         "/productos/hogar/").get_data(as_text=True)
 
 
+def test_editing_a_product_without_choosing_a_file_keeps_its_picture(app, admin):
+    with app.app_context():
+        product = make_product(slug="hogar", image="img/products/almiqui-antivirus-hogar.svg")
+        db.session.commit()
+        product_id = product.id
+
+    saved = admin.client.post(f"/admin/productos/{product_id}/",
+                              data={**PRODUCT, "slug": "hogar", "summary": "Otro resumen"})
+
+    assert saved.status_code == 302
+    with app.app_context():
+        product = db.session.get(Product, product_id)
+        assert (product.summary, product.image_name) == ("Otro resumen", None)
+        assert product.image == "img/products/almiqui-antivirus-hogar.svg"
+
+
 def test_orders_and_old_slugs_keep_their_rows_when_a_plan_is_deactivated(app, admin, count):
     with app.app_context():
         product = make_product()

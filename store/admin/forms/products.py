@@ -9,10 +9,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, Form, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from store.admin.services.catalogue import MAX_PAGE, Status
 from store.catalogue.editing import MAX_PRICE, MAX_SLUG_LENGTH, PlanData, ProductData
@@ -56,8 +63,8 @@ class ProductFilterForm(Form):
     q = SearchField(_l("Name or SKU"), filters=[_clean], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), default="", validate_choice=True, choices=[
         SelectChoice("", _l("Active and inactive")),
-        SelectChoice(Status.ACTIVE, _l("Active")),
-        SelectChoice(Status.INACTIVE, _l("Inactive")),
+        SelectChoice(Status.ACTIVE.value, _l("Active")),
+        SelectChoice(Status.INACTIVE.value, _l("Inactive")),
     ])
     page = WholeNumberField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 
@@ -76,7 +83,9 @@ class ImageUpload:
     def __call__(self, form, field) -> None:
         form.image_variants = None
         upload = field.data
-        if not upload or not getattr(upload, "filename", None):
+        # Without a file the field keeps what the form was built from (a product's drawn
+        # icon, a path): nothing to check then.
+        if not isinstance(upload, FileStorage) or not upload.filename:
             return
         data = upload.stream.read(MAX_IMAGE_BYTES + 1)
         try:

@@ -8,6 +8,7 @@ its reserved pool keys, which is why these use cases live in the back office.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
@@ -33,6 +34,7 @@ from store.catalogue.editing import (
 )
 from store.catalogue.images import save_image
 from store.catalogue.models import Plan, Product, fold_for_search
+from store.catalogue.services import MAX_QUERY_WORDS
 from store.errors import InvalidInput, NotFound
 from store.extensions import db
 from store.licensing.models import PoolKey, PoolKeyState
@@ -52,7 +54,9 @@ class FulfilmentLocked(InvalidInput):
                "expired.")
 
 
-class Status:
+class Status(enum.StrEnum):
+    """What the product list shows besides every product."""
+
     ACTIVE = "active"
     INACTIVE = "inactive"
 
@@ -81,11 +85,11 @@ def find_products(query: str = "", status: str = "", *, page: int = 1,
                   per_page: int = PER_PAGE) -> AdminProductPage:
     """One page of every product (active or not) whose name or a plan's SKU matches."""
     found = select(Product)
-    for word in fold_for_search(query).split()[:8]:
+    for word in fold_for_search(query).split()[:MAX_QUERY_WORDS]:
         by_sku = exists().where(Plan.product_id == Product.id,
                                 func.lower(Plan.sku).contains(word, autoescape=True))
         found = found.where(or_(Product.search_text.contains(word, autoescape=True), by_sku))
-    if status in (Status.ACTIVE, Status.INACTIVE):
+    if status in set(Status):
         found = found.where(Product.is_active.is_(status == Status.ACTIVE))
     total = db.session.scalar(select(func.count()).select_from(found.subquery())) or 0
     page = min(max(page, 1), max(1, ceil(total / per_page)), MAX_PAGE)
