@@ -62,9 +62,9 @@ class ProductFilterForm(Form):
 
     q = SearchField(_l("Name or SKU"), filters=[_clean], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), default="", validate_choice=True, choices=[
-        SelectChoice("", _l("Active and inactive")),
-        SelectChoice(Status.ACTIVE.value, _l("Active")),
-        SelectChoice(Status.INACTIVE.value, _l("Inactive")),
+        SelectChoice("", _l("On sale and off sale")),
+        SelectChoice(Status.ACTIVE.value, _l("On sale")),
+        SelectChoice(Status.INACTIVE.value, _l("Off sale")),
     ])
     page = WholeNumberField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 

@@ -74,7 +74,7 @@ def products_new():
 @bp.route("/productos/<int:product_id>/", methods=["GET", "POST"])
 def products_edit(product_id: int):
     product = catalogue.get_product(product_id)
-    form = ProductEditForm(obj=product)
+    form = ProductEditForm() if request.method == "POST" else ProductEditForm(obj=product)
     if form.validate_on_submit():
         try:
             catalogue.update_product(
@@ -117,7 +117,9 @@ def products_plan_new(product_id: int):
 @bp.route("/planes/<int:plan_id>/", methods=["GET", "POST"])
 def products_plan_edit(plan_id: int):
     plan = catalogue.get_plan(plan_id)
-    form = PlanForm(obj=plan, price=f"{plan.price.to_decimal():.2f}")
+    # A POST is read from what was sent only: a field left out is empty, not the old value.
+    form = PlanForm() if request.method == "POST" else PlanForm(
+        obj=plan, price=f"{plan.price.to_decimal():.2f}")
     if form.validate_on_submit():
         try:
             catalogue.update_plan(_actor(), plan_id, form.to_data())
