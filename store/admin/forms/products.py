@@ -83,8 +83,7 @@ class ImageUpload:
     def __call__(self, form, field) -> None:
         form.image_variants = None
         upload = field.data
-        # Without a file the field keeps what the form was built from (a product's drawn
-        # icon, a path): nothing to check then.
+        # No file chosen: the product keeps its image.
         if not isinstance(upload, FileStorage) or not upload.filename:
             return
         data = upload.stream.read(MAX_IMAGE_BYTES + 1)
