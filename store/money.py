@@ -22,8 +22,18 @@ from store.errors import InvalidInput
 # The largest amount the store accepts: a trillion units, far below a BIGINT's limit.
 MAX_MAJOR_UNITS = 10**12
 _KNOWN_CURRENCIES = frozenset(list_currencies())
-# "1234", "1,234", "1,234.5", "1234.50" -- commas only as thousands separators.
-_AMOUNT = re.compile(r"(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+# Whole units with thousands separated by spaces ("1 250"), then by a separator given.
+_SPACED = r"[0-9]{1,3}(?: [0-9]{3})+"
+# "1234", "1,234", "1 234", "1,234.5", "1234.50": a point before the decimals.
+_POINT_DECIMALS = re.compile(
+    rf"(?P<whole>[0-9]{{1,3}}(?:,[0-9]{{3}})+|{_SPACED}|[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
+)
+# "50,5", "1 250,50", "1.250,50": a comma before the decimals.
+_COMMA_DECIMALS = re.compile(
+    rf"(?P<whole>[0-9]{{1,3}}(?:\.[0-9]{{3}})+|{_SPACED}|[0-9]+),(?P<fraction>[0-9]+)"
+)
+# Spaces people (and locales) put between thousands: plain, no-break and narrow no-break.
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
 _PATTERN = "#,##0.00 ¤¤"  # ¤¤ is the ISO code: "1,234.50 CUP"
 
 
@@ -39,6 +49,21 @@ class InvalidAmount(InvalidInput):
 
 def _precision(currency: str) -> int:
     return get_currency_precision(currency)
+
+
+def _read(amount: str, digits: int) -> tuple[int, str] | None:
+    """The whole units and the decimals' digits of ``amount``, or None when it is no amount.
+
+    ``digits`` is the currency's number of decimals: it decides whether "1,234" is a
+    thousand and more (CUP, two decimals) or one and a bit (a currency with three).
+    """
+    match = _COMMA_DECIMALS.fullmatch(amount)
+    if match and ("." in match["whole"] or 1 <= len(match["fraction"]) <= digits):
+        return int(re.sub(r"[ .]", "", match["whole"])), match["fraction"]
+    match = _POINT_DECIMALS.fullmatch(amount)
+    if match:
+        return int(re.sub(r"[ ,]", "", match["whole"])), match["fraction"] or ""
+    return None
 
 
 @total_ordering
@@ -61,14 +86,19 @@ class Money:
 
     @classmethod
     def parse(cls, text: str, currency: str) -> Money:
-        """Read an amount typed by a person ("50", "50.00", "1,234.50", "50 CUP").
+        """Read an amount typed by a person ("50", "50.00", "1,234.50", "1 250,50", "50 CUP").
 
+        Thousands may be separated by commas, spaces (no-break ones too) or, when a comma
+        marks the decimals, points ("1.250,50"). A comma marks the decimals when it is
+        followed by one to the currency's number of decimals ("50,5"), or when points
+        separate the thousands; otherwise it separates thousands ("1,234").
         Raises InvalidAmount with a message for the user on junk, negatives, more decimals
         than the currency has, a different currency code, or an absurdly large amount.
         """
-        cleaned = " ".join(str(text).replace("\u00a0", " ").split())
+        digits = _precision(currency)
+        cleaned = " ".join(str(text).translate(_SPACES).split())
         amount, _, code = cleaned.rpartition(" ")
-        if code.isalpha() and len(code) == 3 and _AMOUNT.fullmatch(amount.lstrip("-")):
+        if code.isalpha() and len(code) == 3 and _read(amount.lstrip("-"), digits):
             if code.upper() != currency:
                 raise InvalidAmount(
                     _l("The amount must be in %(currency)s.", currency=currency)
@@ -78,18 +108,16 @@ class Money:
             raise InvalidAmount(_l("Enter an amount."))
         if cleaned.startswith("-"):
             raise InvalidAmount(_l("The amount cannot be negative."))
-        match = _AMOUNT.fullmatch(cleaned)
-        if match is None:
+        parts = _read(cleaned, digits)
+        if parts is None:
             raise InvalidAmount(
                 _l("“%(text)s” is not an amount. Write it like 50 or 1,234.50.", text=cleaned[:40])
             )
-        digits = _precision(currency)
-        fraction = match["fraction"] or ""
+        whole, fraction = parts
         if len(fraction) > digits:
             raise InvalidAmount(
                 _l("The amount can have at most %(digits)d decimals.", digits=digits)
             )
-        whole = int(match["whole"].replace(",", ""))
         if whole >= MAX_MAJOR_UNITS:
             raise InvalidAmount(_l("The amount is too large."))
         return cls(whole * 10**digits + int(fraction.ljust(digits, "0") or 0), currency)

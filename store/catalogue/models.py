@@ -82,7 +82,10 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     platform: Mapped[Platform] = mapped_column(db_enum(Platform, "platform"), index=True)
     audience: Mapped[Audience] = mapped_column(db_enum(Audience, "audience"), index=True)
+    # A generated SVG under static/ (the demo's), shown when no image was uploaded.
     image: Mapped[str | None] = mapped_column(String(200))
+    # The uploaded image: the random name of its WebP files (store/catalogue/images.py).
+    image_name: Mapped[str | None] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -97,6 +100,17 @@ class Product(db.Model):
 
     def __repr__(self) -> str:
         return f"<Product {self.slug}>"
+
+
+class OldSlug(db.Model):
+    """A slug a product had before the admin changed it: its old address redirects."""
+
+    __tablename__ = "product_old_slug"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @event.listens_for(Product, "before_insert")

@@ -9,7 +9,15 @@ from math import ceil
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, select
 
-from store.catalogue.models import Audience, Plan, PlanKind, Platform, Product, fold_for_search
+from store.catalogue.models import (
+    Audience,
+    OldSlug,
+    Plan,
+    PlanKind,
+    Platform,
+    Product,
+    fold_for_search,
+)
 from store.catalogue.pricing import DAYS_PER_YEAR, price_per_year, saving
 from store.errors import NotFound
 from store.extensions import db
@@ -206,3 +214,13 @@ def get_product(slug: str) -> ProductDetail:
         renewals=[offer for offer in offers if offer.plan.kind == PlanKind.RENEWAL],
     )
 
+
+
+def moved_to(slug: str) -> str | None:
+    """The current slug of the product that had ``slug`` before, or None."""
+    if not SLUG.fullmatch(slug):
+        return None
+    return db.session.scalar(
+        select(Product.slug).join(OldSlug, OldSlug.product_id == Product.id)
+        .where(OldSlug.slug == slug)
+    )

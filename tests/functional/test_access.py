@@ -43,6 +43,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/healthz", "GET"): ({}, 200),
     ("/readyz", "GET"): ({}, 200),
     ("/static/<path:filename>", "GET"): ({}, 200),
+    # No image was uploaded here: a well-formed name that is no file.
+    ("/imagenes/<name>.webp", "GET"): ({}, 404),
     ("/idioma", "POST"): ({"language": "en", "next": "/"}, 302),
     ("/carrito/", "GET"): ({}, 200),
     ("/carrito/anadir", "POST"): ({"plan_id": "{plan_id}", "quantity": "1"}, 302),
@@ -92,6 +94,22 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # set it up or to enter a code before any staff page opens.
     # The back office (store/admin): admins with the second factor only.
     ("/admin/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/productos/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/productos/nuevo", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/productos/nuevo", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/productos/<int:product_id>/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/productos/<int:product_id>/", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/productos/<int:product_id>/activo", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/productos/<int:product_id>/planes/nuevo", "GET"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/productos/<int:product_id>/planes/nuevo", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/planes/<int:plan_id>/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/planes/<int:plan_id>/", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/planes/<int:plan_id>/activo", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
@@ -127,7 +145,7 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
     with app.app_context():
         product = make_product(slug="hogar")
         db.session.commit()
-        plan_id = product.plans[0].id
+        product_id, plan_id = product.id, product.plans[0].id
     shopper.add(plan_id)
     gateway = shopper.check_out().headers["Location"]
     stranger.add(plan_id)
@@ -136,7 +154,8 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
         "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
                    "provider": "sandbox", "path:filename": "css/store.css",
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
-                   "int:licence_id": "1"},
+                   "int:licence_id": "1", "int:product_id": str(product_id),
+                   "int:plan_id": str(plan_id), "name": "0" * 32 + "-card"},
         "visitors": {
             "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
             "other": lambda: stranger,

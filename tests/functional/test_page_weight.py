@@ -8,6 +8,8 @@ To weigh another page, add one line to STOREFRONT_PAGES.
 
 from __future__ import annotations
 
+import io
+import random
 import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
@@ -17,8 +19,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from PIL import Image
 
-from store.catalogue.models import Plan
+from store.catalogue.images import prepare_image, save_image, upload_folder
+from store.catalogue.models import Plan, Product
 from store.extensions import db
 
 BUDGET_BYTES = 30 * 1024
@@ -48,6 +52,32 @@ def order_declined(shopper, plan_id: int) -> str:
     return shopper.buy(plan_id, decision="declined")
 
 
+def _upload_images(app: Flask, products, image: Image.Image) -> None:
+    """Give each of ``products`` an uploaded image (files of its own), as the back office does."""
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    variants = prepare_image(png.getvalue())
+    with app.app_context():
+        for product in db.session.scalars(products):
+            product.image_name = save_image(variants, upload_folder())
+        db.session.commit()
+
+
+def product_page_with_a_noisy_image(shopper, plan_id: int) -> str:
+    """The heaviest product page with the heaviest kind of image: pure noise."""
+    noise = random.Random(0).randbytes(600 * 600 * 3)
+    _upload_images(shopper.client.application,
+                   sa.select(Product).join(Plan).where(Plan.id == plan_id),
+                   Image.frombytes("RGB", (600, 600), noise))
+    return "/productos/almiqui-antivirus-hogar/"
+
+
+def product_list_with_images(shopper, plan_id: int) -> str:
+    _upload_images(shopper.client.application, sa.select(Product),
+                   Image.effect_mandelbrot((800, 600), (-2, -1.5, 1, 1.5), 80).convert("RGB"))
+    return "/productos/"
+
+
 def emptying_the_cart(shopper, plan_id: int) -> str:
     shopper.add(plan_id)
     return "/carrito/vaciar"
@@ -61,6 +91,8 @@ STOREFRONT_PAGES = [
     pytest.param("/productos/?audience=business", 200, "3 productos encontrados", id="filtered list"),
     # Hogar has the most plans (three new, one renewal): the heaviest product page.
     pytest.param("/productos/almiqui-antivirus-hogar/", 200, "Planes y precios", id="product page"),
+    pytest.param(product_page_with_a_noisy_image, 200, "-page.webp", id="product page, image"),
+    pytest.param(product_list_with_images, 200, "-card.webp", id="product list, images"),
     pytest.param(cart_with_a_line, 200, "1 año · 1 PC", id="cart with a line"),
     pytest.param(checkout_form, 200, 'name="checkout_token"', id="checkout form"),
     pytest.param(order_waiting_for_payment, 200, "Esperando tu pago", id="order pending"),

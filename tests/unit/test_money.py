@@ -29,6 +29,18 @@ currencies = st.sampled_from(["CUP", "USD", "EUR"])
         ("50.00 cup", 5000),
         ("50.00\u00a0CUP", 5000),
         ("0", 0),
+        # Spaces (no-break and narrow no-break too) between thousands, a decimal comma.
+        ("1 250,50", 125050),
+        ("1\u00a0250,50", 125050),
+        ("1\u202f250,50", 125050),
+        ("1 250 000", 125000000),
+        ("1 250.50", 125050),
+        ("1.250,50", 125050),
+        ("1.250.000,5", 125000050),
+        ("1,250.50", 125050),
+        ("50,5", 5050),
+        ("50,00", 5000),
+        ("1 250,50 CUP", 125050),
     ],
 )
 def test_parse_reads_amounts_as_people_write_them(text, minor):
@@ -44,7 +56,15 @@ def test_parse_reads_amounts_as_people_write_them(text, minor):
         ("-0.01", "The amount cannot be negative."),
         ("5.123", "The amount can have at most 2 decimals."),
         ("abc", "is not an amount"),
-        ("50,00", "is not an amount"),
+        ("1.250", "The amount can have at most 2 decimals."),
+        ("1.250,505", "The amount can have at most 2 decimals."),
+        ("1,2345", "is not an amount"),
+        ("12 50", "is not an amount"),
+        ("1 25,50", "is not an amount"),
+        ("1.25,50", "is not an amount"),
+        ("1,250,5", "is not an amount"),
+        ("1 250,50 USD", "The amount must be in CUP."),
+        ("-1 250,50", "The amount cannot be negative."),
         ("1,23.00", "is not an amount"),
         ("5.", "is not an amount"),
         (".5", "is not an amount"),
@@ -63,6 +83,12 @@ def test_parse_refuses_junk_with_a_clear_message(text, message):
     with pytest.raises(InvalidAmount) as caught:
         Money.parse(text, "CUP")
     assert message in str(caught.value.detail)
+
+
+def test_a_comma_followed_by_as_many_digits_as_the_currency_has_decimals_marks_them():
+    assert Money.parse("1,234", "CUP") == Money(123400, "CUP")  # two decimals: thousands
+    assert Money.parse("1,234", "KWD") == Money(1234, "KWD")  # three: decimals
+    assert Money.parse("1,234", "JPY") == Money(1234, "JPY")  # none: thousands
 
 
 def test_a_price_reads_with_its_currency_code_in_spanish_and_english():
