@@ -129,8 +129,8 @@ def low_stock_alert_command() -> None:
     if message is None:
         click.echo(_("No low-stock email: no plan is low, or today's was already queued."))
     else:
-        click.echo(_("Low-stock email queued for %(email)s: %(n)d plans.",
-                     email=message.recipient, n=len(message.payload["plans"])))
+        click.echo(_("Low-stock email queued for %(email)s (plans under their threshold: "
+                     "%(n)d).", email=message.recipient, n=len(message.payload["plans"])))
 
 
 @store_cli.command("send-mail")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from store.payments.rates import MAX_RATE, RATE_DECIMALS, SETTLEMENT_CURRENCIES
 
@@ -32,12 +32,14 @@ class RateField(StringField):
         if found is None:
             self.data = None
             raise ValueError(_l("Write the rate as a number, like 120 or 120.50, with at most "
-                                "%(n)d decimals.", n=RATE_DECIMALS))
+                                "6 decimals."))
         rate = Decimal(f"{found[1]}.{found[2]}" if found[2] else found[1])
-        if rate <= 0 or rate > MAX_RATE:
+        if rate <= 0:
             self.data = None
-            raise ValueError(_l("The rate must be greater than 0 and at most %(max)s CUP.",
-                                max="1000000"))
+            raise ValueError(_l("Enter a number greater than zero."))
+        if rate > MAX_RATE:
+            self.data = None
+            raise ValueError(_l("Enter at most 1,000,000 CUP, with at most 6 decimals."))
         self.data = rate
 
     def _value(self):
@@ -50,5 +52,5 @@ class ExchangeRateForm(FlaskForm):
     rate = RateField(
         _l("CUP per 1 unit of the currency"),
         description=_l("For example 120.50 means 120.50 CUP per 1 USD. At most 6 decimals."),
-        validators=[InputRequired(_l("Enter the rate."))],
+        validators=[DataRequired(_l("Enter the rate."))],
     )
