@@ -8,13 +8,15 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 
 from store.payments.rates import MAX_RATE, RATE_DECIMALS, SETTLEMENT_CURRENCIES
 
 # ASCII digits with one optional decimal point or comma ("120", "120.5", "120,50").
 RATE_TEXT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,%d}))?" % RATE_DECIMALS)
 MAX_RATE_TEXT = 40
+ENTER_THE_RATE = _l("Enter the rate.")
 
 
 class RateField(StringField):
@@ -28,7 +30,7 @@ class RateField(StringField):
         found = RATE_TEXT.fullmatch(text) if len(text) <= MAX_RATE_TEXT else None
         if not text:
             self.data = None
-            return
+            raise ValueError(ENTER_THE_RATE)
         if found is None:
             self.data = None
             raise ValueError(_l("Write the rate as a number, like 120 or 120.50, with at most "
@@ -47,10 +49,11 @@ class RateField(StringField):
 
 
 class ExchangeRateForm(FlaskForm):
-    currency = SelectField(_l("Currency"), choices=[(c, c) for c in SETTLEMENT_CURRENCIES],
+    currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in SETTLEMENT_CURRENCIES],
                            validators=[InputRequired(_l("Choose a currency."))])
     rate = RateField(
         _l("CUP per 1 unit of the currency"),
         description=_l("For example 120.50 means 120.50 CUP per 1 USD. At most 6 decimals."),
-        validators=[DataRequired(_l("Enter the rate."))],
+        # InputRequired, not DataRequired: that one would drop the error of a junk value.
+        validators=[InputRequired(ENTER_THE_RATE)],
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
 
 from store.accounts.models import Role
 from store.admin import bp
@@ -64,7 +65,8 @@ def _too_large(error: RequestEntityTooLarge):
 def _import_form(**options) -> ImportKeysForm:
     form = ImportKeysForm(**options)
     form.plan_id.choices = [
-        (plan.id, f"{plan.product.name} · {plan.name} ({plan.sku})") for plan in pool_plans()
+        SelectChoice(plan.id, f"{plan.product.name} · {plan.name} ({plan.sku})")
+        for plan in pool_plans()
     ]
     return form
 
