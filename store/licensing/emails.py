@@ -26,11 +26,8 @@ def render_low_stock_alert(message: OutboxMessage) -> RenderedEmail:
     rows = [(plans[entry["plan_id"]], entry["available"], entry["threshold"])
             for entry in entries if entry["plan_id"] in plans]
     day = date.fromisoformat(message.payload["day"])
-    return render_email(
-        "low_stock",
-        ngettext("Low key stock: %(num)d plan", "Low key stock: %(num)d plans", len(rows)), rows=rows, day=day,
-        locale=message.locale,
-    )
+    subject = ngettext("Low key stock: %(num)d plan", "Low key stock: %(num)d plans", len(rows))
+    return render_email("low_stock", subject, rows=rows, day=day, locale=message.locale)
 
 
 def register(app: Flask) -> None:

@@ -82,7 +82,10 @@ def set_exchange_rate(currency: str, rate: Decimal, *, actor: Actor, now: dateti
     return row
 
 
-def rates_in_use(fallback: Mapping[str, Decimal]) -> list[tuple[str, ExchangeRate | None, Decimal | None]]:
+RateInUse = tuple[str, ExchangeRate | None, Decimal | None]
+
+
+def rates_in_use(fallback: Mapping[str, Decimal]) -> list[RateInUse]:
     """For each settlement currency: the newest rate set (or None), and the rate new
     payments use (that one's, else ``fallback``'s, else None)."""
     rows = []

@@ -49,7 +49,8 @@ class RateField(StringField):
 
 
 class ExchangeRateForm(FlaskForm):
-    currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in SETTLEMENT_CURRENCIES],
+    currency = SelectField(_l("Currency"),
+                           choices=[SelectChoice(c, c) for c in SETTLEMENT_CURRENCIES],
                            validators=[InputRequired(_l("Choose a currency."))])
     rate = RateField(
         _l("CUP per 1 unit of the currency"),
