@@ -119,6 +119,20 @@ def expire_orders_command() -> None:
     click.echo(_("Expired orders: %(n)d", n=expire_orders()))
 
 
+@store_cli.command("low-stock-alert")
+def low_stock_alert_command() -> None:
+    """Email staff the pool plans under their low-stock threshold, once a day at most."""
+    from store.dbtypes import utcnow
+    from store.licensing.alerts import send_low_stock_alert
+
+    message = send_low_stock_alert(utcnow())
+    if message is None:
+        click.echo(_("No low-stock email: no plan is low, or today's was already queued."))
+    else:
+        click.echo(_("Low-stock email queued for %(email)s (plans under their threshold: "
+                     "%(n)d).", email=message.recipient, n=len(message.payload["plans"])))
+
+
 @store_cli.command("send-mail")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 @click.option("--interval", default=10, show_default=True, type=click.IntRange(1, 3600),

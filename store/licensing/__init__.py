@@ -10,5 +10,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Load the licensing tables (the area has no pages yet)."""
-    from store.licensing import models  # noqa: F401
+    """Load the licensing tables and register the low-stock email (the area has no pages)."""
+    from store.licensing import emails, models  # noqa: F401
+
+    emails.register(app)

@@ -1,18 +1,18 @@
 """Import vendor keys into a pool plan from a plain list or a CSV file.
 
-``import_keys(sku, path)`` is the use case the command line (and later the back office's
-upload) calls. The file is read twice, streaming: ``check_key_file`` validates it as a
-whole (UTF-8 text, a ``key`` column when it is a CSV) before anything is written, so a bad
-file imports nothing; ``import_pool`` then seals and inserts the keys in batches, one
-use case per batch, so a failure part-way never leaves a half-written batch.
+``import_keys(sku, path)`` is what the command line calls; ``import_key_file(plan_id,
+source)`` is what the back office's upload calls, with the uploaded file as a binary
+stream. Both read the file the same way, twice and streaming: ``check_key_file`` validates
+it as a whole (UTF-8 text, a ``key`` column when it is a CSV) before anything is written,
+so a bad file imports nothing; ``import_pool`` then seals and inserts the keys in batches,
+one use case per batch, so a failure part-way never leaves a half-written batch. A real
+import ends with an audit event (who, which plan, the counts; never a key).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,26 +21,27 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from store.audit.models import Actor, record
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
-from store.errors import InvalidInput
 from store.extensions import db
+from store.licensing.key_files import ImportFileError, KeySource, check_key_file, read_key_file
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.unit_of_work import use_case
 from store.vault import get_vault, lookup_form
 
 MAX_KEY_LENGTH = 200
 MIN_KEY_LENGTH = 8  # letters and digits, once spaces and dashes are dropped
-MAX_LINE_READ = 4096  # characters of one line kept in memory; longer lines are invalid
 MAX_REPORTED_INVALID = 1000
-READ_CHUNK = 64 * 1024  # bytes read to tell a CSV from a plain list
 MAX_SKU_LENGTH = 64
 
 
-class ImportFileError(InvalidInput):
-    """The file as a whole cannot be imported; nothing was imported."""
+# Who imports from the command line, in the audit log.
+COMMAND_LINE = Actor("cli")
 
-    title = _l("The key file cannot be imported")
+
+class NotAPoolPlan(ImportFileError):
+    """The plan does not exist or issues generated keys; nothing was imported."""
 
 
 @dataclass(frozen=True)
@@ -64,103 +65,6 @@ class ImportReport:
             self.invalid.append(InvalidLine(line, reason))
 
 
-@dataclass(frozen=True)
-class KeyFile:
-    """What ``check_key_file`` learnt: the format and the number of lines, for progress."""
-
-    path: Path
-    is_csv: bool
-    lines: int
-
-
-def _text_lines(path: Path) -> Iterator[str]:
-    """Yield the file's lines decoded as UTF-8, each ending in "\\n" but perhaps the last.
-
-    A BOM is dropped; CRLF, LF and CR line ends all read as "\\n". Streams the file.
-    Raises ImportFileError on binary content or another encoding.
-    """
-    number = 0
-    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None) as text:
-        try:
-            while line := text.readline(MAX_LINE_READ):
-                number += 1
-                if "\x00" in line:
-                    raise ImportFileError(_l("This is a binary file, not a list of keys."))
-                if not line.endswith("\n") and len(line) == MAX_LINE_READ:
-                    # An absurdly long line: keep its start (it is invalid anyway), skip the rest.
-                    while (rest := text.readline(MAX_LINE_READ)) and not rest.endswith("\n"):
-                        pass
-                    line += "\n"
-                yield line
-        except UnicodeDecodeError:
-            raise ImportFileError(
-                _l(
-                    "The file is not UTF-8 text (near line %(line)d). Save it as UTF-8 and "
-                    "try again.",
-                    line=number + 1,
-                )
-            ) from None
-
-
-def _looks_like_csv(path: Path, first_line: str) -> bool:
-    return path.suffix.lower() == ".csv" or "," in first_line or ";" in first_line
-
-
-def _csv_rows(lines: Iterator[str], first: str) -> Iterator[tuple[int, str]]:
-    """Yield (first line number, key) of each CSV record after the header ``first``.
-
-    Quoted fields may span lines; a record is numbered by the line it starts on.
-    """
-    try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
-    except csv.Error:  # a single column: nothing to sniff
-        dialect = csv.excel
-    header = [name.strip().lower() for name in next(csv.reader([first], dialect), [])]
-    if "key" not in header:
-        raise ImportFileError(
-            _l("The CSV file has no “key” column. Its first line must name the columns.")
-        )
-    column = header.index("key")
-    reader = csv.reader(lines, dialect)
-    while True:
-        start = reader.line_num + 2  # the header was line 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            raise ImportFileError(
-                _l("The CSV file is malformed near line %(line)d.", line=start)
-            ) from None
-        yield start, row[column] if column < len(row) else ""
-
-
-def read_key_file(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, raw key) from a key list or a CSV with a ``key`` column."""
-    lines = _text_lines(path)
-    first = next(lines, None)
-    if first is None:
-        return
-    if _looks_like_csv(path, first):
-        yield from _csv_rows(lines, first)
-        return
-    yield 1, first.rstrip("\n")
-    for number, line in enumerate(lines, start=2):
-        yield number, line.rstrip("\n")
-
-
-def check_key_file(path: Path) -> KeyFile:
-    """Read the whole file once, streaming, and raise ImportFileError if it is unusable."""
-    count = 0
-    for count, _entry in enumerate(read_key_file(path), start=1):
-        pass
-    if count == 0:
-        raise ImportFileError(_l("The file is empty."))
-    with open(path, "rb") as handle:
-        first = handle.readline(READ_CHUNK).decode("utf-8-sig", errors="replace")
-    return KeyFile(path=path, is_csv=_looks_like_csv(path, first), lines=count)
-
-
 def _line_problem(key: str) -> str | None:
     if not key:
         return str(_l("empty"))
@@ -174,11 +78,11 @@ def _line_problem(key: str) -> str | None:
 
 
 def check_pool_plan(plan: Plan | None, sku: str) -> Plan:
-    """Return ``plan`` if keys can be imported into it; raise ImportFileError otherwise."""
+    """Return ``plan`` if keys can be imported into it; raise NotAPoolPlan otherwise."""
     if plan is None:
-        raise ImportFileError(_l("There is no plan with SKU “%(sku)s”.", sku=sku))
+        raise NotAPoolPlan(_l("There is no plan with SKU “%(sku)s”.", sku=sku))
     if plan.fulfilment != Fulfilment.POOL:
-        raise ImportFileError(
+        raise NotAPoolPlan(
             _l(
                 "Plan “%(sku)s” issues generated keys; only pool plans take imported keys.",
                 sku=plan.sku,
@@ -197,21 +101,72 @@ def import_keys(
 ) -> ImportReport:
     """Import the vendor keys in the file at ``path`` into the pool plan with SKU ``sku``.
 
-    Raises ImportFileError, importing nothing, for an unknown SKU, a plan that issues
-    generated keys, or a file that is not a key list. ``progress`` is called with the lines
-    handled so far and the file's line count. One use case per batch (see import_pool).
+    The command line's import, audited as "cli". Raises ImportFileError, importing
+    nothing, for an unknown SKU, a plan that issues generated keys, or a file that is not
+    a key list. ``progress`` is called with the lines handled so far and the file's line
+    count. One use case per batch (see import_pool).
     """
     if not sku or len(sku) > MAX_SKU_LENGTH or not sku.isascii() or not sku.isprintable():
         # Not echoed: it may not even be printable (a command-line argument in another
         # encoding arrives with lone surrogates).
-        raise ImportFileError(_l("A SKU is written with letters, digits and dashes."))
+        raise NotAPoolPlan(_l("A SKU is written with letters, digits and dashes."))
     plan = check_pool_plan(db.session.scalar(select(Plan).where(Plan.sku == sku)), sku)
-    key_file = check_key_file(path)
+    with open(path, "rb") as stream:
+        return _import_from(plan, KeySource(path.name, stream), actor=COMMAND_LINE,
+                            dry_run=dry_run, batch_size=batch_size, progress=progress)
+
+
+def import_key_file(
+    plan_id: int,
+    source: KeySource,
+    *,
+    actor: Actor,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+) -> ImportReport:
+    """Import the vendor keys in ``source`` (an uploaded file) into the pool plan ``plan_id``.
+
+    Raises NotAPoolPlan for a missing plan or one that issues generated keys, and
+    ImportFileError for a file that is not a key list; either way nothing is imported.
+    One use case per batch (see import_pool), then one for the audit event.
+    """
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise NotAPoolPlan(_l("There is no such plan."))
+    check_pool_plan(plan, plan.sku)
+    return _import_from(plan, source, actor=actor, dry_run=dry_run, batch_size=batch_size)
+
+
+def _import_from(
+    plan: Plan,
+    source: KeySource,
+    *,
+    actor: Actor,
+    dry_run: bool,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Check the whole file, import it in batches, and audit what a real import did."""
+    key_file = check_key_file(source)
     report_progress = (lambda handled: progress(handled, key_file.lines)) if progress else None
-    return import_pool(
-        plan, read_key_file(path), dry_run=dry_run, batch_size=batch_size,
+    report = import_pool(
+        plan, read_key_file(source), dry_run=dry_run, batch_size=batch_size,
         progress=report_progress,
     )
+    if not dry_run:
+        _record_import(plan.id, report, actor)
+    return report
+
+
+def _record_import(plan_id: int, report: ImportReport, actor: Actor) -> None:
+    """Audit an import: who, into which plan, and the counts (never a key)."""
+    with use_case() as uow:
+        record(
+            actor=actor, action="pool.import", subject=db.session.get(Plan, plan_id), reason="",
+            imported=report.imported, duplicates_in_file=report.duplicates_in_file,
+            already_in_store=report.already_in_store, invalid=report.invalid_count,
+        )
+        uow.commit()
 
 
 def import_pool(

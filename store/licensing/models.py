@@ -13,10 +13,10 @@ itself refuses double issuance:
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.catalogue.models import Plan
@@ -94,3 +94,15 @@ class Licence(SealedKeyMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Licence {self.id} line={self.order_line_id} unit={self.unit} {self.status}>"
+
+
+class LowStockAlert(db.Model):
+    """The low-stock email of one UTC day: the unique day makes it go once a day at most,
+    whatever the number of processes that run the alert."""
+
+    __tablename__ = "low_stock_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    plans: Mapped[int] = mapped_column(Integer)  # how many plans were low
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

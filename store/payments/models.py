@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.dbtypes import UTCDateTime, db_enum, utcnow
@@ -73,3 +74,28 @@ class ProcessedEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)  # the raw notification, kept for disputes
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExchangeRate(db.Model):
+    """How many CUP one unit of a settlement currency is worth, from a moment on.
+
+    A history: a new rate is a new row, and rows are never edited. The newest row of a
+    currency is the rate new payments in it use (see store/payments/rates.py).
+    """
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (
+        db.Index("ix_exchange_rate_currency_effective_at", "currency", "effective_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    # CUP per unit of ``currency``, as exact decimal text ("120.5"), like Payment.exchange_rate.
+    cup_per_unit: Mapped[str] = mapped_column(String(40))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    set_by: Mapped[str] = mapped_column(String(254))
+    set_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def rate(self) -> Decimal:
+        return Decimal(self.cup_per_unit)

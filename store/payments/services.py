@@ -44,6 +44,7 @@ from store.payments.gateway import (
     PaymentRequest,
 )
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
+from store.payments.rates import current_rate
 from store.payments.registry import get_provider, method_label
 from store.unit_of_work import use_case
 from store.urls import public_url
@@ -71,15 +72,15 @@ class Confirmation(enum.StrEnum):
 def _charge(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
     """What ``provider`` charges for ``total``, and the exchange rate used (None when none).
 
-    A provider that settles in another currency charges ``total`` converted at the rate in
-    STORE_EXCHANGE_RATES (rounded up, see Money.convert). Raises PaymentProviderError when
-    that currency has no rate.
+    A provider that settles in another currency charges ``total`` converted at the newest
+    rate an admin set for it, or else the one in STORE_EXCHANGE_RATES (rounded up, see
+    Money.convert). Raises PaymentProviderError when that currency has no rate.
     """
     if provider.currency == total.currency:
         return total, None
-    rate = current_app.config["STORE_EXCHANGE_RATES"].get(provider.currency)
+    rate = current_rate(provider.currency, current_app.config["STORE_EXCHANGE_RATES"])
     if rate is None:
-        log.error("provider %s charges %s and STORE_EXCHANGE_RATES has no rate for it",
+        log.error("provider %s charges %s and no exchange rate was ever set for it",
                   provider.name, provider.currency)
         raise PaymentProviderError(_l("This payment method is not available right now."))
     return total.convert(provider.currency, rate), rate

@@ -110,6 +110,11 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/admin/planes/<int:plan_id>/", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/planes/<int:plan_id>/activo", "POST"): (
         {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/existencias", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/existencias/importar", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/existencias/importar", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/tipos-de-cambio", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/tipos-de-cambio", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),

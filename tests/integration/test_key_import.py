@@ -249,3 +249,33 @@ def test_the_import_command_fails_when_the_file_holds_no_usable_key(app, pool_pl
     assert "Líneas no válidas: 3" in result.output
     assert "El archivo no contiene ninguna clave utilizable." in result.output
     assert pool_size(app) == 0
+
+
+def test_an_uploaded_stream_imports_like_the_command_and_stays_open(app, pool_plan):
+    import io
+
+    from store.audit.models import Actor
+    from store.licensing.importing import KeySource, import_key_file
+
+    stream = io.BytesIO(b"key\nVEND-AAAA-0001\nVEND-BBBB-0002\nVEND-AAAA-0001\n")
+    with app.app_context():
+        report = import_key_file(pool_plan, KeySource("vendor.csv", stream),
+                                 actor=Actor("admin@example.com", 1))
+
+    assert (report.imported, report.duplicates_in_file) == (2, 1)
+    assert not stream.closed
+    assert pool_size(app) == 2
+
+
+def test_an_upload_for_a_plan_of_generated_keys_is_refused_and_nothing_is_read(app, pool_plan):
+    import io
+
+    from store.audit.models import Actor
+    from store.licensing.importing import KeySource, NotAPoolPlan, import_key_file
+
+    with app.app_context():
+        generated = db.session.scalar(sa.select(Plan.id).where(Plan.sku == "AM-GEN"))
+        with pytest.raises(NotAPoolPlan):
+            import_key_file(generated, KeySource("k.txt", io.BytesIO(b"VEND-AAAA-0001\n")),
+                            actor=Actor("admin@example.com", 1))
+    assert pool_size(app) == 0

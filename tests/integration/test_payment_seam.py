@@ -4,6 +4,7 @@ the sandbox answers the steps real gateways have, and every outcome is named."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -254,3 +255,85 @@ def test_paying_again_with_another_provider_starts_a_payment_there(app, till, co
     assert request.return_url.startswith("http://127.0.0.1:5000/pedido/A-")
     assert "?t=" not in request.return_url  # the buyer's session opens it, not a token
     assert count(Payment) == 2
+
+
+def set_rate(app, currency: str, rate: str, when=None):
+    from store.audit.models import Actor
+    from store.dbtypes import utcnow
+    from store.payments.rates import set_exchange_rate
+
+    with app.app_context():
+        return set_exchange_rate(currency, Decimal(rate), actor=Actor("admin@example.com", 1),
+                                 now=when or utcnow()).id
+
+
+def dollar_payment(app, order_id) -> Payment:
+    with app.app_context():
+        return db.session.scalar(sa.select(Payment).where(
+            Payment.provider == "dollars", Payment.order_id == order_id))
+
+
+def test_a_new_payment_uses_the_newest_rate_an_admin_set_rather_than_the_setting(app, till):
+    set_rate(app, "USD", "200")
+    set_rate(app, "USD", "250.5")
+    order_id, _reference = till.check_out_generated()
+
+    with app.app_context():
+        pay_order(order_id, "dollars", payment_window=WINDOW)
+
+    payment = dollar_payment(app, order_id)
+    # 50.00 CUP at 250.5 CUP per USD is 0.1996... USD, rounded up to the cent.
+    assert (payment.amount, payment.exchange_rate) == (Money(20, "USD"), "250.5")
+
+
+def test_a_payment_keeps_the_rate_it_used_when_a_new_rate_is_set(app, till):
+    first_order, _reference = till.check_out_generated()
+    with app.app_context():
+        pay_order(first_order, "dollars", payment_window=WINDOW)
+
+    set_rate(app, "USD", "100")
+    second_order, _reference = till.check_out_generated()
+    with app.app_context():
+        pay_order(second_order, "dollars", payment_window=WINDOW)
+
+    old, new = dollar_payment(app, first_order), dollar_payment(app, second_order)
+    assert (old.amount, old.exchange_rate) == (Money(42, "USD"), "120.00")
+    assert (new.amount, new.exchange_rate) == (Money(50, "USD"), "100")
+
+
+def test_a_currency_missing_from_the_setting_can_be_charged_once_an_admin_sets_its_rate(
+    app, till, monkeypatch
+):
+    monkeypatch.setattr(DollarGateway, "currency", "EUR")
+    set_rate(app, "EUR", "125")
+    order_id, _reference = till.check_out_generated()
+
+    with app.app_context():
+        pay_order(order_id, "dollars", payment_window=WINDOW)
+
+    assert dollar_payment(app, order_id).amount == Money(40, "EUR")
+
+
+def test_a_new_rate_is_audited_with_the_rate_it_replaces(app):
+    from store.audit.models import AuditEvent
+    from store.payments.models import ExchangeRate
+
+    set_rate(app, "USD", "200")
+    rate_id = set_rate(app, "USD", "210.25")
+
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ExchangeRate)) == 2
+    assert (event.action, event.actor, event.subject_type, event.subject_id) == (
+        "exchange_rate.set", "admin@example.com", "exchange_rate", rate_id)
+    assert event.details["changes"]["cup_per_unit"] == ["200", "210.25"]
+
+
+@pytest.mark.parametrize("rate", ["0", "-1", "1000000.01", "1.1234567", "NaN", "Infinity"])
+def test_a_rate_out_of_range_is_refused_and_nothing_is_written(app, count, rate):
+    from store.errors import InvalidInput
+    from store.payments.models import ExchangeRate
+
+    with pytest.raises(InvalidInput):
+        set_rate(app, "USD", rate)
+    assert count(ExchangeRate) == 0

@@ -19,6 +19,7 @@ from store.admin.forms.products import (
     SwitchForm,
 )
 from store.admin.services import catalogue
+from store.admin.views import BODY_LIMITS
 from store.admin.services.catalogue import FulfilmentLocked
 from store.audit.models import Actor
 from store.catalogue.editing import SkuTaken, SlugTaken
@@ -28,14 +29,7 @@ from store.catalogue.images import MAX_IMAGE_BYTES, upload_folder
 # leaves room for; the rest of the form and the multipart framing fit in the margin.
 UPLOAD_ENDPOINTS = frozenset({"admin.products_new", "admin.products_edit"})
 UPLOAD_BODY_LIMIT = MAX_IMAGE_BYTES + 256 * 1024
-
-
-@bp.url_value_preprocessor
-def _room_for_an_image(endpoint: str | None, values: dict | None) -> None:
-    # URL value preprocessors run before every before_request function, including the
-    # CSRF check that reads the form: the limit must be raised before that.
-    if endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = UPLOAD_BODY_LIMIT
+BODY_LIMITS.update(dict.fromkeys(UPLOAD_ENDPOINTS, UPLOAD_BODY_LIMIT))
 
 
 def _actor() -> Actor:
