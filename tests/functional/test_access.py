@@ -92,6 +92,14 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # set it up or to enter a code before any staff page opens.
     # The back office (store/admin): admins with the second factor only.
     ("/admin/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos.csv", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos/<number>", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos/<number>/reintentar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/pedidos/<number>/resolver", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/pedidos/<number>/reembolsar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),

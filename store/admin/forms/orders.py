@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from store.admin.services.orders import OrderFilter
 from store.catalogue.forms import printable
@@ -21,9 +21,14 @@ MAX_REASON = 500
 MAX_PAGE = 100_000
 S = OrderStatus
 STATUS_LABELS = {
-    S.PENDING_PAYMENT: _l("Pending payment"), S.PAID: _l("Paid"), S.FULFILLED: _l("Fulfilled"),
-    S.REFUNDED: _l("Refunded"), S.EXPIRED: _l("Expired"), S.CANCELLED: _l("Cancelled"),
-    S.FAILED: _l("Failed"), S.NEEDS_ATTENTION: _l("Needs attention"),
+    S.PENDING_PAYMENT: _l("Pending payment"),
+    S.PAID: _l("Paid"),
+    S.FULFILLED: _l("Fulfilled"),
+    S.REFUNDED: _l("Refunded in full"),
+    S.EXPIRED: _l("Expired unpaid"),
+    S.CANCELLED: _l("Cancelled"),
+    S.FAILED: _l("Failed"),
+    S.NEEDS_ATTENTION: _l("Needs attention"),
 }
 
 
@@ -81,6 +86,6 @@ class ReasonForm(FlaskForm):
     """Every action on an order asks why; the reason goes to the audit log."""
 
     reason = TextAreaField(_l("Reason"), filters=[_text], validators=[
-        InputRequired(_l("Say why.")),
-        Length(min=1, max=MAX_REASON, message=_l("At most %(max)d characters.")),
+        DataRequired(_l("Say why.")),
+        Length(max=MAX_REASON, message=_l("At most %(max)d characters.")),
     ])
