@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -13,19 +14,20 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from store.accounts.models import Role
 from store.admin.services import orders as order_listing
-from store.catalogue.models import Fulfilment, Plan
+from store.catalogue.models import Plan
 from store.extensions import db
-from store.licensing.models import Licence, LicenceStatus, PoolKey
+from store.licensing.models import Licence, LicenceStatus
 from store.mail.models import OutboxMessage
 from store.mail.services import send_pending
 from store.mail.transports import MemoryTransport
-from store.orders.models import Order, OrderStatus
+from store.orders.models import Order, OrderLine, OrderStatus
 from store.payments.gateway import PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
 from store.payments.providers.sandbox import SandboxProvider
 from store.vault import reveal
-from tests.conftest import Shopper
+from tests.conftest import Shopper, StaffDesk
 from tests.factories import make_order, make_plan, make_pool, make_product
 
 NUMBER_CELL = re.compile(r'<td><a href="/admin/pedidos/([^"]+)">')
@@ -209,8 +211,6 @@ def test_the_export_streams_in_batches_of_bounded_size(app, admin, count_queries
 
 
 def keys_of(app, number: str) -> list[str]:
-    from store.orders.models import OrderLine
-
     with app.app_context():
         return [reveal(licence) for licence in db.session.scalars(
             sa.select(Licence).join(OrderLine, Licence.order_line_id == OrderLine.id)
@@ -260,17 +260,8 @@ def test_an_unknown_order_is_not_found(admin):
 
 @pytest.fixture
 def stranded(app, till) -> tuple[str, int]:
-    """A paid order of one pool licence whose key vanished before payment: (number, plan id)."""
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), price_minor=3000, fulfilment=Fulfilment.POOL)
-        make_pool(plan, 1)
-        db.session.commit()
-        plan_id, cart = plan.id, {str(plan.id): {"q": 1, "p": 3000}}
-    order_id, reference = till.check_out(cart, token="stranded-order-token-01")
-    with app.app_context():
-        db.session.execute(sa.delete(PoolKey).where(PoolKey.plan_id == plan_id))
-        db.session.commit()
-    till.notify(reference, event="evt-stranded")
+    """An order that needs attention (its pool ran dry): (number, plan id)."""
+    order_id, plan_id = till.strand()
     with app.app_context():
         return db.session.get(Order, order_id).number, plan_id
 
@@ -370,9 +361,6 @@ def test_a_second_refund_from_the_page_is_refused_with_a_clear_message(app, admi
 
 
 def test_the_actions_carry_their_own_csrf_tokens(csrf_app, shopper_for, stranded):
-    from store.accounts.models import Role
-    from tests.conftest import StaffDesk
-
     number, _ = stranded
     desk, browser = StaffDesk(csrf_app), shopper_for(csrf_app)
     secret = desk.enrol(desk.hire("boss@example.com", Role.ADMIN))[0]
@@ -408,8 +396,6 @@ def insert_orders(app, start: int, count: int) -> None:
 
 def export_peak_memory(admin) -> tuple[int, int, int]:
     """Stream the whole export; return (chunks, bytes, peak bytes allocated meanwhile)."""
-    import tracemalloc
-
     tracemalloc.start()
     try:
         export = admin.client.get("/admin/pedidos.csv")

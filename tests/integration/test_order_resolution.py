@@ -8,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from store.audit.models import Actor, AuditEvent
-from store.catalogue.models import Fulfilment
+from store.catalogue.models import Plan
 from store.extensions import db
-from store.licensing.models import Licence, LicenceStatus, PoolKey
+from store.licensing.models import Licence, LicenceStatus
 from store.licensing.services import OutOfStock
 from store.mail.models import OutboxMessage
 from store.mail.services import send_pending
 from store.mail.transports import MemoryTransport
-from store.orders.models import Order, OrderStatus
+from store.orders.models import Order, OrderLine, OrderStatus
 from store.payments.attention import NotWaitingForAttention, resolve, retry_fulfilment
 from store.payments.gateway import PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
@@ -23,7 +23,7 @@ from store.payments.providers.sandbox import SandboxProvider
 from store.payments.refunds import AlreadyRefunded, NotRefundable, refund_order
 from store.payments.services import Confirmation
 from store.vault import reveal
-from tests.factories import make_plan, make_pool, make_product
+from tests.factories import make_pool
 
 ADMIN = Actor("admin@example.com", 1)
 
@@ -41,22 +41,8 @@ def fulfilled(till):
 
 
 @pytest.fixture
-def stranded(app, till):
-    """A paid order of one pool licence whose key vanished before payment: needs attention.
-
-    Returns (order id, plan id).
-    """
-    with app.app_context():
-        plan = make_plan(make_product(plans=[]), price_minor=3000, fulfilment=Fulfilment.POOL)
-        make_pool(plan, 1)
-        db.session.commit()
-        plan_id, cart = plan.id, {str(plan.id): {"q": 1, "p": 3000}}
-    order_id, reference = till.check_out(cart, token="stranded-order-token-01")
-    with app.app_context():
-        db.session.execute(sa.delete(PoolKey).where(PoolKey.plan_id == plan_id))
-        db.session.commit()
-    assert till.notify(reference, event="evt-stranded") == Confirmation.OUT_OF_STOCK
-    return order_id, plan_id
+def stranded(till) -> tuple[int, int]:
+    return till.strand()
 
 
 @pytest.fixture
@@ -74,8 +60,6 @@ def refund_calls(monkeypatch) -> list:
 
 
 def licence_statuses(order_id: int) -> list[LicenceStatus]:
-    from store.orders.models import OrderLine
-
     return list(db.session.scalars(
         sa.select(Licence.status).join(OrderLine, Licence.order_line_id == OrderLine.id)
         .where(OrderLine.order_id == order_id).order_by(Licence.id)))
@@ -206,8 +190,6 @@ def test_retrying_fulfilment_after_importing_keys_issues_and_queues_the_delivery
 ):
     order_id, plan_id = stranded
     with app.app_context():
-        from store.catalogue.models import Plan
-
         make_pool(db.session.get(Plan, plan_id), 1, prefix="NEW")
         db.session.commit()
 
