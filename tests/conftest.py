@@ -501,6 +501,25 @@ class Till:
             )
             return confirm_payment("sandbox", tamper(body) if tamper else body, headers)
 
+    def strand(self) -> tuple[int, int]:
+        """A paid order of one pool licence whose key vanished before the payment arrived,
+        so it needs attention; return (order id, plan id)."""
+        from store.catalogue.models import Fulfilment
+        from store.licensing.models import PoolKey
+        from tests.factories import make_plan, make_pool, make_product
+
+        with self.app.app_context():
+            plan = make_plan(make_product(plans=[]), price_minor=3000, fulfilment=Fulfilment.POOL)
+            make_pool(plan, 1)
+            db.session.commit()
+            plan_id, cart = plan.id, {str(plan.id): {"q": 1, "p": 3000}}
+        order_id, reference = self.check_out(cart, token=f"stranded-order-{plan_id:06d}")
+        with self.app.app_context():
+            db.session.execute(sa.delete(PoolKey).where(PoolKey.plan_id == plan_id))
+            db.session.commit()
+        assert self.notify(reference, event=f"evt-stranded-{plan_id}") == Confirmation.OUT_OF_STOCK
+        return order_id, plan_id
+
 
 @pytest.fixture
 def till(app) -> Till:

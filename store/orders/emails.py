@@ -1,4 +1,5 @@
-"""The orders area's emails: the buyer's delivery with the keys, and the staff alert."""
+"""The orders area's emails: the buyer's delivery with the keys, the staff alert, and the
+buyer's notice that an order was refunded."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from store.orders.services import keys_file_link, order_link, order_view
 
 ORDER_DELIVERY = "order_delivery"
 STAFF_ALERT = "staff_alert"
+ORDER_REFUNDED = "order_refunded"
 
 
 def render_order_delivery(message: OutboxMessage) -> RenderedEmail:
@@ -34,6 +36,19 @@ def render_staff_alert(message: OutboxMessage) -> RenderedEmail:
     )
 
 
+def render_order_refunded(message: OutboxMessage) -> RenderedEmail:
+    """The buyer's order was refunded: how much, and that its licences stopped working.
+
+    No keys and no order link: the licences are revoked, and the order page says refunded.
+    """
+    order = db.session.get(Order, message.payload["order_id"])
+    return render_email(
+        "order_refunded", _("Refund of order %(number)s", number=order.number),
+        order=order, locale=message.locale,
+    )
+
+
 def register(app: Flask) -> None:
     register_email_kind(app, ORDER_DELIVERY, render_order_delivery)
     register_email_kind(app, STAFF_ALERT, render_staff_alert)
+    register_email_kind(app, ORDER_REFUNDED, render_order_refunded)

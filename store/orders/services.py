@@ -153,6 +153,12 @@ class LicenceState(enum.StrEnum):
     REFUNDED = "refunded"
 
 
+def masked_key(licence: Licence) -> str:
+    """Only the key's last four letters and digits: enough to tell keys apart, whatever
+    the key's shape (vendor keys may have no dashes)."""
+    return "••••-" + lookup_form(reveal(licence))[-4:]
+
+
 @dataclass(frozen=True)
 class OwnedLicence:
     licence: Licence
@@ -164,9 +170,7 @@ class OwnedLicence:
         return self.line.order.number
 
     def masked_key(self) -> str:
-        """Only the key's last four letters and digits: enough to tell keys apart, whatever
-        the key's shape (vendor keys may have no dashes)."""
-        return "••••-" + lookup_form(reveal(self.licence))[-4:]
+        return masked_key(self.licence)
 
     def key(self) -> str:
         return reveal(self.licence)

@@ -20,6 +20,7 @@ class PaymentStatus(enum.StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
     MISMATCH = "mismatch"  # the provider confirmed another amount or currency
+    REFUNDED = "refunded"  # approved, then given back in full (store/payments/refunds.py)
 
 
 class Payment(db.Model):
@@ -45,6 +46,9 @@ class Payment(db.Model):
     status: Mapped[PaymentStatus] = mapped_column(
         db_enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
     )
+    # The provider's reference of the refund, and when it was made (refunded payments only).
+    refund_reference: Mapped[str | None] = mapped_column(String(255))
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

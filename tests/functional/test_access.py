@@ -115,6 +115,14 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/admin/existencias/importar", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/tipos-de-cambio", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/admin/tipos-de-cambio", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/pedidos", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos.csv", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos/<number>", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/pedidos/<number>/reintentar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/pedidos/<number>/resolver", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/pedidos/<number>/reembolsar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),

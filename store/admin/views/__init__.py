@@ -45,4 +45,4 @@ def _no_store(response):
     return response
 
 
-from store.admin.views import dashboard, products, rates, stock  # noqa: E402,F401 - attach the routes
+from store.admin.views import dashboard, orders, products, rates, stock  # noqa: E402,F401 - attach the routes
