@@ -32,6 +32,7 @@ from store.accounts.forms import (
 )
 from store.accounts.models import Role, User
 from store.accounts.services import (
+    AccountDisabled,
     BadCredentials,
     EmailTaken,
     InvalidLink,
@@ -131,7 +132,7 @@ def sign_in():
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
-        except BadCredentials as error:
+        except (BadCredentials, AccountDisabled) as error:
             flash(str(error.title), "error")
         else:
             _start_session(user, remember=form.remember.data)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from store.accounts.models import Role, User
-from store.audit.models import record
+from store.audit.models import Actor, record
 from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
@@ -123,6 +123,27 @@ def enrol(user_id: int, secret: str, code: str, *, now: datetime | None = None) 
     except IntegrityError:  # a second tab enrolled at the same moment
         raise AlreadyEnrolled() from None
     return codes
+
+
+def reset_second_factor(actor: Actor, user_id: int, *, reason: str) -> User:
+    """Remove a staff member's second factor and recovery codes (a lost phone): their
+    sessions end, and their next sign-in sets up a new app.
+
+    Raises NotEnrolled (not staff, or nothing set up), changing nothing. One use case;
+    audited as ``staff.second_factor_reset``.
+    """
+    with use_case() as uow:
+        user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user is None or user.role not in STAFF_ROLES or not is_enrolled(user_id):
+            raise NotEnrolled(_l("This account has no second factor to reset."))
+        db.session.execute(delete(SecondFactor).where(SecondFactor.user_id == user_id))
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        user.auth_version += 1
+        db.session.flush()
+        record(actor=actor, action="staff.second_factor_reset", subject=user, reason=reason,
+               changes={"second_factor": ["enrolled", "removed"]})
+        uow.commit()
+    return user
 
 
 def verify(user_id: int, code: str, *, now: datetime | None = None) -> Verified:

@@ -23,3 +23,4 @@ def _no_store(response):
 
 
 from store.admin.views import dashboard  # noqa: E402,F401 - attach the routes
+from store.admin.views import audit_log, users  # noqa: E402,F401

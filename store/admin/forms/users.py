@@ -1,0 +1,53 @@
+"""Users section forms: the search (a GET form), a role change and a reason."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from store.accounts.models import ROLE_LABELS, Role
+
+MAX_SEARCH = 254
+MAX_REASON = 500
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _role_or_none(value):
+    return Role(value) if value else None
+
+
+class UserSearchForm(FlaskForm):
+    """The list's filters, read from the query string (nothing changes: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Email or name"), filters=[_strip], validators=[
+        Optional(), Length(max=MAX_SEARCH, message=_l("Use at most %(max)d characters."))])
+    role = SelectField(_l("Role"), coerce=_role_or_none, validate_choice=True,
+                       choices=[("", _l("All roles"))] + [(r.value, ROLE_LABELS[r]) for r in Role])
+
+
+def _reason_field():
+    return TextAreaField(_l("Reason"), filters=[_strip], description=_l(
+        "Kept in the audit log with your name."), validators=[
+        InputRequired(_l("Say why.")),
+        Length(max=MAX_REASON, message=_l("Use at most %(max)d characters.")),
+    ])
+
+
+class ReasonForm(FlaskForm):
+    """Disable, enable, reset the second factor: the action needs only a reason."""
+
+    reason = _reason_field()
+
+
+class RoleForm(FlaskForm):
+    role = RadioField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+                      validators=[InputRequired(_l("Choose a role."))])
+    reason = _reason_field()
