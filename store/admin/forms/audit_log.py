@@ -7,18 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from store.admin.forms.users import clean_text
 from store.forms import WholeNumberField
 
 MAX_TEXT = 254
 MAX_ID = 2**31 - 1
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _text(label, description=""):
-    return StringField(label, description=description, filters=[_strip], validators=[
+    return StringField(label, description=description, filters=[clean_text], validators=[
         Optional(), Length(max=MAX_TEXT, message=_l("Use at most %(max)d characters."))])
 
 
@@ -26,7 +23,7 @@ class AuditFilterForm(FlaskForm):
     """What to look for in the log (nothing changes: no CSRF token)."""
 
     class Meta:
-        csrf = False
+        csrf = False  # read from the query string; it changes nothing
 
     actor = _text(_l("Who (email)"))
     action = _text(_l("Action"), _l('Exact ("user.disabled"), or a prefix ending in a dot '

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import RadioField, SearchField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from store.accounts.models import ROLE_LABELS, Role
 
@@ -13,8 +16,12 @@ MAX_SEARCH = 254
 MAX_REASON = 500
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+def clean_text(value):
+    """Trimmed, without control characters but line breaks (PostgreSQL refuses NUL)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value
+                   if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
 def _role_or_none(value):
@@ -25,18 +32,19 @@ class UserSearchForm(FlaskForm):
     """The list's filters, read from the query string (nothing changes: no CSRF token)."""
 
     class Meta:
-        csrf = False
+        csrf = False  # read from the query string; it changes nothing
 
-    q = StringField(_l("Email or name"), filters=[_strip], validators=[
+    q = SearchField(_l("Email or name"), filters=[clean_text], validators=[
         Optional(), Length(max=MAX_SEARCH, message=_l("Use at most %(max)d characters."))])
-    role = SelectField(_l("Role"), coerce=_role_or_none, validate_choice=True,
-                       choices=[("", _l("All roles"))] + [(r.value, ROLE_LABELS[r]) for r in Role])
+    role = SelectField(_l("Role"), coerce=_role_or_none, validate_choice=True, default="",
+                       choices=[SelectChoice("", _l("All roles"))]
+                       + [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
 
 
 def _reason_field():
-    return TextAreaField(_l("Reason"), filters=[_strip], description=_l(
+    return TextAreaField(_l("Reason"), filters=[clean_text], description=_l(
         "Kept in the audit log with your name."), validators=[
-        InputRequired(_l("Say why.")),
+        DataRequired(_l("Say why.")),
         Length(max=MAX_REASON, message=_l("Use at most %(max)d characters.")),
     ])
 
@@ -48,6 +56,6 @@ class ReasonForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = RadioField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+    role = RadioField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                       validators=[InputRequired(_l("Choose a role."))])
     reason = _reason_field()
