@@ -92,6 +92,17 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # set it up or to enter a code before any staff page opens.
     # The back office (store/admin): admins with the second factor only.
     ("/admin/", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    # Users and the audit log; account 1 is the admin's own (an empty form changes nothing).
+    ("/admin/usuarios", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/usuarios/<int:user_id>", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/usuarios/<int:user_id>/rol", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/desactivar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/activar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/segundo-factor", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/auditoria", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
@@ -136,7 +147,7 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
         "values": {"slug": "hogar", "number": number, "reference": gateway.rsplit("/", 1)[1],
                    "provider": "sandbox", "path:filename": "css/store.css",
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
-                   "int:licence_id": "1"},
+                   "int:licence_id": "1", "int:user_id": "1"},
         "visitors": {
             "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
             "other": lambda: stranger,

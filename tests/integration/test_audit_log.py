@@ -135,3 +135,30 @@ def test_record_change_details_read_as_field_old_new():
     assert [(c.field, c.before, c.after) for c in readable(event).changes] == [("name", "A", "B")]
     assert readable(event).other == []
     assert readable(plain).changes == [] and readable(plain).other == [("note", "hi")]
+
+
+def test_the_migrated_schema_refuses_raw_updates_and_deletes_too(tmp_path):
+    """Migration 0011 writes the same triggers as the models' schema."""
+    import flask_migrate
+
+    from store import create_app
+    from tests.conftest import config_for_tests
+
+    app = create_app(config_for_tests(tmp_path, f"sqlite:///{tmp_path / 'migrated.sqlite3'}"))
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO audit_event (actor, action, subject_type, subject_id, reason,"
+                " details, created_at) VALUES ('a', 'user.disabled', 'user_account', 1,"
+                " 'original', '{}', CURRENT_TIMESTAMP)"))
+        for sql in ("UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(sql))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT reason FROM audit_event")).scalar_one() == "original"
+        flask_migrate.downgrade(revision="0007")
+        with db.engine.begin() as conn:  # the triggers went with the downgrade
+            conn.execute(sa.text("DELETE FROM audit_event"))
+        db.engine.dispose()
