@@ -195,7 +195,8 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, password: str) -> User:
     """Set a new password from a reset link; the link, and every session, stop working.
 
-    Raises InvalidLink (used, expired or forged) or WeakPassword, changing nothing.
+    Raises InvalidLink (used, expired or forged), AccountDisabled or WeakPassword,
+    changing nothing.
     """
     data = _load(token, RESET_SALT, RESET_MAX_AGE)
     with use_case() as uow:
@@ -204,6 +205,8 @@ def reset_password(token: str, password: str) -> User:
         # the mailbox it went to no longer speaks for the account.
         if user is None or user.auth_version != data.get("v") or user.email != data.get("e"):
             raise InvalidLink()
+        if user.is_disabled:
+            raise AccountDisabled()
         _set_password(user, password)
         # Whoever holds the link holds the mailbox: the address is verified too.
         user.email_verified_at = user.email_verified_at or utcnow()

@@ -188,7 +188,7 @@ def reset(token: str):
     if form.validate_on_submit():
         try:
             user = reset_password(token, form.password.data)
-        except InvalidLink as error:
+        except (InvalidLink, AccountDisabled) as error:
             flash(str(error.title), "error")
             return redirect(url_for("accounts.forgot_password"))
         except WeakPassword as error:

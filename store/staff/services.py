@@ -146,6 +146,26 @@ def reset_second_factor(actor: Actor, user_id: int, *, reason: str) -> User:
     return user
 
 
+def regenerate_recovery_codes(user_id: int) -> list[str]:
+    """Replace the staff member's recovery codes with ten new ones, shown once; the old
+    ones stop working. Raises NotEnrolled. One use case; audited.
+    """
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    with use_case() as uow:
+        factor = db.session.scalar(
+            select(SecondFactor).where(SecondFactor.user_id == user_id).with_for_update())
+        if factor is None:
+            raise NotEnrolled()
+        left = _recovery_codes_left(user_id)
+        _replace_recovery_codes(user_id, codes)
+        user = db.session.get(User, user_id)
+        record(actor=user.email, actor_id=user.id, action="staff.recovery_codes_regenerated",
+               subject=user, reason="new recovery codes asked for",
+               changes={"recovery_codes_left": [left, RECOVERY_CODES]})
+        uow.commit()
+    return codes
+
+
 def verify(user_id: int, code: str, *, now: datetime | None = None) -> Verified:
     """Accept a TOTP code newer than the last one accepted, or an unused recovery code.
 

@@ -199,3 +199,77 @@ def test_the_user_page_shows_the_account_and_its_latest_audit_events(app, admin,
     assert "pedro@example.com" in html and "Joins support" in html
     assert "role: customer → support" in re.sub(r"<[^>]+>", "", html)
     assert admin.client.get("/admin/usuarios/999999").status_code == 404
+
+
+def test_a_disabled_account_cannot_come_back_through_a_password_reset_link(app, admin, desk):
+    from store.accounts.services import reset_token
+
+    pedro = desk.hire("pedro@example.com", Role.CUSTOMER)
+    admin.client.post(f"/admin/usuarios/{pedro}/desactivar", data={"status-reason": "fraud"})
+    with app.app_context():
+        user = db.session.get(User, pedro)
+        token = reset_token(user, user.email)
+        old_hash = user.password_hash
+    visitor = Shopper(app.test_client())
+
+    response = visitor.client.post(f"/cuenta/restablecer/{token}",
+                                   data={"password": "otra-clave-muy-larga-77"})
+
+    assert response.status_code == 302
+    assert Shopper.flashes_in(visitor.page(response.headers["Location"])) == [
+        "Esta cuenta está desactivada. Escribe a la tienda si crees que es un error."]
+    assert account(app, pedro).password_hash == old_hash
+    assert visitor.client.get("/cuenta/").status_code == 302
+
+
+def test_the_account_forms_work_with_csrf_checks_on(csrf_app, shopper_for):
+    """Each form of the page carries its own (prefixed) token, as a browser sends it."""
+    from tests.conftest import StaffDesk
+
+    desk = StaffDesk(csrf_app)
+    admin_id = desk.hire("admin@example.com", Role.ADMIN)
+    secret = desk.enrol(admin_id)[0]
+    pedro = desk.hire("pedro@example.com", Role.CUSTOMER)
+    browser = shopper_for(csrf_app)
+
+    def token(path: str, name: str = "csrf_token") -> str:
+        return re.search(rf'name="{name}" type="hidden" value="([^"]+)"', browser.page(path))[1]
+
+    browser.sign_in(email="admin@example.com", csrf_token=token("/cuenta/entrar"))
+    browser.client.post("/staff/segundo-factor", data={
+        "code": desk.code(secret), "csrf_token": token("/staff/segundo-factor")})
+    page = f"/admin/usuarios/{pedro}"
+
+    changed = browser.client.post(f"{page}/rol", data={
+        "role-role": "support", "role-reason": "Joins support",
+        "role-csrf_token": token(page, "role-csrf_token")})
+    disabled = browser.client.post(f"{page}/desactivar", data={
+        "status-reason": "Left", "status-csrf_token": token(page, "status-csrf_token")})
+    forged = browser.client.post(f"{page}/activar", data={"status-reason": "x"})
+
+    assert changed.status_code == disabled.status_code == 302
+    assert forged.status_code == 400
+    assert account(csrf_app, pedro).role == Role.SUPPORT and account(csrf_app, pedro).is_disabled
+
+
+def test_an_admin_gets_ten_new_recovery_codes_once_and_the_old_ones_stop_working(
+    app, desk, shopper_for
+):
+    admin_id = desk.hire("admin@example.com", Role.ADMIN)
+    secret, old_codes = desk.enrol(admin_id)
+    admin = shopper_for(app)
+    admin.sign_in(email="admin@example.com")
+    admin.enter_code(desk.code(secret))
+
+    response = admin.client.post("/admin/mis-codigos-de-recuperacion")
+
+    html = response.get_data(as_text=True)
+    new_codes = re.findall(r"<li><code>([0-9A-Z-]+)</code></li>", html)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert len(set(new_codes)) == 10 and not set(new_codes) & set(old_codes)
+    again = shopper_for(app)
+    again.sign_in(email="admin@example.com")
+    assert again.enter_code(old_codes[0]).status_code == 400
+    assert again.enter_code(new_codes[0]).status_code == 302
+    assert [e.reason for e in events(app, "staff.recovery_codes_regenerated")] == [
+        "new recovery codes asked for"]

@@ -59,3 +59,7 @@ class RoleForm(FlaskForm):
     role = RadioField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                       validators=[InputRequired(_l("Choose a role."))])
     reason = _reason_field()
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

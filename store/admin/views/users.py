@@ -20,11 +20,17 @@ from store.accounts.management import (
 )
 from store.accounts.models import Role
 from store.admin import bp
-from store.admin.forms.users import ReasonForm, RoleForm, UserSearchForm
+from store.admin.forms.users import ConfirmForm, ReasonForm, RoleForm, UserSearchForm
 from store.audit.models import Actor
 from store.audit.services import AuditFilter, readable, search_events
 from store.errors import StoreError
-from store.staff.services import STAFF_ROLES, NotEnrolled, is_enrolled, reset_second_factor
+from store.staff.services import (
+    STAFF_ROLES,
+    NotEnrolled,
+    is_enrolled,
+    regenerate_recovery_codes,
+    reset_second_factor,
+)
 
 RECENT_EVENTS = 10
 
@@ -51,6 +57,7 @@ def _user_page(user_id: int, status: int = 200, **forms):
     forms.setdefault("role_form", RoleForm(prefix="role", role=user.role.value))
     forms.setdefault("status_form", ReasonForm(prefix="status"))
     forms.setdefault("factor_form", ReasonForm(prefix="factor"))
+    forms.setdefault("codes_form", ConfirmForm(prefix="codes"))
     events = search_events(AuditFilter(subject_type=user.__tablename__, subject_id=user.id),
                            per_page=RECENT_EVENTS)
     return make_response(render_template(
@@ -121,3 +128,16 @@ def reset_user_second_factor(user_id: int):
         return _refused(user_id, error)
     return _done(user_id, _("The second factor of %(email)s is removed: they set up a new "
                             "one at their next sign-in.", email=user.email))
+
+
+@bp.post("/mis-codigos-de-recuperacion")
+def new_recovery_codes():
+    """Ten new recovery codes for the admin signed in, shown once (never stored: no-store)."""
+    form = ConfirmForm(prefix="codes")
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.user", user_id=current_user.id))
+    try:
+        codes = regenerate_recovery_codes(current_user.id)
+    except NotEnrolled as error:
+        return _refused(current_user.id, error)
+    return render_template("admin/recovery_codes.html", codes=codes)
