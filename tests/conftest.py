@@ -115,6 +115,7 @@ def _pg_schema(tmp_path_factory) -> None:
 
 
 def _empty_all_tables() -> None:
+    # TRUNCATE on purpose: the audit log's triggers refuse row deletes, not a TRUNCATE.
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -44,6 +44,8 @@ class User(db.Model):
     # Part of every session's and reset link's identity: raising it signs out every other
     # session and voids every reset link (a password change does it).
     auth_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set by an admin: the account cannot sign in, and its sessions ended when it was set.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -51,9 +53,16 @@ class User(db.Model):
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
 
-    # Flask-Login's user protocol.
-    is_active = True
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
+
+    # Flask-Login's user protocol: login_user() refuses an inactive (disabled) user.
     is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_disabled
 
     @property
     def is_authenticated(self) -> bool:

@@ -45,7 +45,9 @@ def load_user(session_id: str) -> User | None:
     if not (user_id.isdigit() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.auth_version == int(version) else None
+    if user is None or user.auth_version != int(version) or user.is_disabled:
+        return None
+    return user
 
 
 class EmailTaken(InvalidInput):
@@ -60,6 +62,13 @@ class BadCredentials(StoreError):
     """The same refusal for an unknown email and a wrong password."""
 
     title = _l("The email or the password is not right.")
+
+
+class AccountDisabled(StoreError):
+    """The password was right, but an admin disabled the account."""
+
+    status = 403
+    title = _l("This account is disabled. Write to the store if you think this is a mistake.")
 
 
 class InvalidLink(StoreError):
@@ -116,7 +125,8 @@ _DUMMY_HASH: list[str] = []
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with this email and password. Raises BadCredentials, the same for both."""
+    """The user with this email and password. Raises BadCredentials, the same for both,
+    or AccountDisabled (only to whoever knows the password)."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         if not _DUMMY_HASH:
@@ -125,6 +135,8 @@ def authenticate(email: str, password: str) -> User:
         raise BadCredentials()
     if not password_matches(user.password_hash, password):
         raise BadCredentials()
+    if user.is_disabled:
+        raise AccountDisabled()
     return user
 
 
@@ -183,7 +195,8 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, password: str) -> User:
     """Set a new password from a reset link; the link, and every session, stop working.
 
-    Raises InvalidLink (used, expired or forged) or WeakPassword, changing nothing.
+    Raises InvalidLink (used, expired or forged), AccountDisabled or WeakPassword,
+    changing nothing.
     """
     data = _load(token, RESET_SALT, RESET_MAX_AGE)
     with use_case() as uow:
@@ -192,6 +205,8 @@ def reset_password(token: str, password: str) -> User:
         # the mailbox it went to no longer speaks for the account.
         if user is None or user.auth_version != data.get("v") or user.email != data.get("e"):
             raise InvalidLink()
+        if user.is_disabled:
+            raise AccountDisabled()
         _set_password(user, password)
         # Whoever holds the link holds the mailbox: the address is verified too.
         user.email_verified_at = user.email_verified_at or utcnow()

@@ -32,6 +32,7 @@ from store.accounts.forms import (
 )
 from store.accounts.models import Role, User
 from store.accounts.services import (
+    AccountDisabled,
     BadCredentials,
     EmailTaken,
     InvalidLink,
@@ -131,7 +132,7 @@ def sign_in():
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
-        except BadCredentials as error:
+        except (BadCredentials, AccountDisabled) as error:
             flash(str(error.title), "error")
         else:
             _start_session(user, remember=form.remember.data)
@@ -187,7 +188,7 @@ def reset(token: str):
     if form.validate_on_submit():
         try:
             user = reset_password(token, form.password.data)
-        except InvalidLink as error:
+        except (InvalidLink, AccountDisabled) as error:
             flash(str(error.title), "error")
             return redirect(url_for("accounts.forgot_password"))
         except WeakPassword as error:

@@ -6,5 +6,5 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Load the audit table (the area has no pages yet)."""
+    """Load the audit table and its append-only guards (the pages are in the back office)."""
     from store.audit import models  # noqa: F401

@@ -1,4 +1,11 @@
-"""AuditEvent: who did what to which thing, why, and when. Rows are never updated."""
+"""AuditEvent: who did what to which thing, why, and when. Append only.
+
+Nothing changes or removes an event once written, and three guards make sure: the ORM
+refuses to flush a change to a loaded event or its deletion, the session refuses bulk
+UPDATE and DELETE statements on the table, and the database itself refuses UPDATE and
+DELETE through triggers (created with the table, and by migration 0011). Emptying the
+test database uses TRUNCATE, which row triggers do not see.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DDL, JSON, Integer, String, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from store.dbtypes import UTCDateTime, utcnow
 from store.extensions import db
@@ -29,6 +36,47 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     __table_args__ = (db.Index("ix_audit_event_subject", "subject_type", "subject_id"),)
+
+
+class AppendOnly(RuntimeError):
+    """Something tried to change or remove an audit event: a defect, never a user error."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_changes(mapper, connection, target: AuditEvent) -> None:
+    raise AppendOnly(f"audit event {target.id} cannot be changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    """Refuse ``update(AuditEvent)`` and ``delete(AuditEvent)`` run through a session."""
+    if state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) == AuditEvent.__tablename__:
+            raise AppendOnly("audit events cannot be changed or deleted")
+
+
+# The database's own refusal (migration 0011 writes the same statements).
+APPEND_ONLY_DDL = {
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$\n"
+        "BEGIN\n    RAISE EXCEPTION 'audit events are append-only';\n"
+        "END;\n$$ LANGUAGE plpgsql",
+        "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event\n"
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event\n"
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only (UPDATE refused)'); END",
+        "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event\n"
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only (DELETE refused)'); END",
+    ],
+}
+for _dialect, _statements in APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        event.listen(AuditEvent.__table__, "after_create",
+                     DDL(_statement).execute_if(dialect=_dialect))
 
 
 @dataclass(frozen=True)

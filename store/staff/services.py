@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from store.accounts.models import Role, User
-from store.audit.models import record
+from store.audit.models import Actor, record
 from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
@@ -122,6 +122,47 @@ def enrol(user_id: int, secret: str, code: str, *, now: datetime | None = None) 
             uow.commit()
     except IntegrityError:  # a second tab enrolled at the same moment
         raise AlreadyEnrolled() from None
+    return codes
+
+
+def reset_second_factor(actor: Actor, user_id: int, *, reason: str) -> User:
+    """Remove a staff member's second factor and recovery codes (a lost phone): their
+    sessions end, and their next sign-in sets up a new app.
+
+    Raises NotEnrolled (not staff, or nothing set up), changing nothing. One use case;
+    audited as ``staff.second_factor_reset``.
+    """
+    with use_case() as uow:
+        user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user is None or user.role not in STAFF_ROLES or not is_enrolled(user_id):
+            raise NotEnrolled(_l("This account has no second factor to reset."))
+        db.session.execute(delete(SecondFactor).where(SecondFactor.user_id == user_id))
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        user.auth_version += 1
+        db.session.flush()
+        record(actor=actor, action="staff.second_factor_reset", subject=user, reason=reason,
+               changes={"second_factor": ["enrolled", "removed"]})
+        uow.commit()
+    return user
+
+
+def regenerate_recovery_codes(user_id: int) -> list[str]:
+    """Replace the staff member's recovery codes with ten new ones, shown once; the old
+    ones stop working. Raises NotEnrolled. One use case; audited.
+    """
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    with use_case() as uow:
+        factor = db.session.scalar(
+            select(SecondFactor).where(SecondFactor.user_id == user_id).with_for_update())
+        if factor is None:
+            raise NotEnrolled()
+        left = _recovery_codes_left(user_id)
+        _replace_recovery_codes(user_id, codes)
+        user = db.session.get(User, user_id)
+        record(actor=user.email, actor_id=user.id, action="staff.recovery_codes_regenerated",
+               subject=user, reason="new recovery codes asked for",
+               changes={"recovery_codes_left": [left, RECOVERY_CODES]})
+        uow.commit()
     return codes
 
 

@@ -123,6 +123,19 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/admin/pedidos/<number>/resolver", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/pedidos/<number>/reembolsar", "POST"): (
         {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    # Users and the audit log; account 1 is the admin's own (an empty form changes nothing).
+    ("/admin/usuarios", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/usuarios/<int:user_id>", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/usuarios/<int:user_id>/rol", "POST"): ({}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/desactivar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/activar", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/usuarios/<int:user_id>/segundo-factor", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
+    ("/admin/mis-codigos-de-recuperacion", "POST"): (
+        {}, by_visitor(302, 403, 403, 403, 403, 200)),
+    ("/admin/auditoria", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
@@ -169,6 +182,7 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
                    "int:licence_id": "1", "int:product_id": str(product_id),
                    "int:plan_id": str(plan_id), "name": "0" * 32 + "-card"},
+                   "int:licence_id": "1", "int:user_id": "1"},
         "visitors": {
             "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
             "other": lambda: stranger,

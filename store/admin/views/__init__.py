@@ -45,4 +45,12 @@ def _no_store(response):
     return response
 
 
-from store.admin.views import dashboard, orders, products, rates, stock  # noqa: E402,F401 - attach the routes
+from store.admin.views import (  # noqa: E402,F401 - attach the routes
+    audit_log,
+    dashboard,
+    orders,
+    products,
+    rates,
+    stock,
+    users,
+)
