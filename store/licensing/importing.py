@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -59,21 +60,22 @@ class ImportReport:
     invalid: list[InvalidLine] = field(default_factory=list)  # the first 1000, in order
     dry_run: bool = False
 
-    def add_invalid(self, line: int, reason: str) -> None:
+    def add_invalid(self, line: int, reason: LazyString) -> None:
         self.invalid_count += 1
         if len(self.invalid) < MAX_REPORTED_INVALID:
-            self.invalid.append(InvalidLine(line, reason))
+            # Translated only for the lines kept: a file of a million bad lines stays quick.
+            self.invalid.append(InvalidLine(line, str(reason)))
 
 
-def _line_problem(key: str) -> str | None:
+def _line_problem(key: str) -> LazyString | None:
     if not key:
-        return str(_l("empty"))
+        return _l("empty")
     if len(lookup_form(key)) < MIN_KEY_LENGTH:
-        return str(_l("too short to be a key (%(min)d characters at least)", min=MIN_KEY_LENGTH))
+        return _l("too short to be a key (%(min)d characters at least)", min=MIN_KEY_LENGTH)
     if len(key) > MAX_KEY_LENGTH:
-        return str(_l("too long (more than %(max)d characters)", max=MAX_KEY_LENGTH))
+        return _l("too long (more than %(max)d characters)", max=MAX_KEY_LENGTH)
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key):
-        return str(_l("contains control characters"))
+        return _l("contains control characters")
     return None
 
 

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import and_, case, func, or_, select, update
 
-from store.audit.models import record
+from store.audit.models import Actor, record
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.errors import StoreError
@@ -268,7 +268,7 @@ def _lock_licence(licence: Licence) -> Licence:
 
 
 def revoke(
-    licence: Licence, *, reason: str, actor: str,
+    licence: Licence, *, reason: str, actor: str | Actor,
     status: LicenceStatus = LicenceStatus.REVOKED,
 ) -> Licence:
     """Stop an active licence (``status`` REFUNDED for refunds) and audit it.
@@ -286,7 +286,7 @@ def revoke(
     return licence
 
 
-def reissue(licence: Licence, *, reason: str, actor: str) -> Licence:
+def reissue(licence: Licence, *, reason: str, actor: str | Actor) -> Licence:
     """Replace an active licence by a new key with the same plan, seats and dates.
 
     The old licence is revoked and points to the new one (``replaced_by``). A pool plan

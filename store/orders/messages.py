@@ -1,4 +1,5 @@
-"""What the buyer reads on the order page for each status of the order."""
+"""What the buyer reads on the order page for each status of the order, and what staff
+pages call each status."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ STATUS_MESSAGES = {
     S.FAILED: _l("The payment was declined. Nothing was charged."),
     S.CANCELLED: _l("This order was cancelled."),
     S.REFUNDED: _l("This order was refunded."),
+}
+
+
+# What staff pages call each status (the buyer reads STATUS_MESSAGES instead).
+STATUS_LABELS = {
+    S.PENDING_PAYMENT: _l("Pending payment"),
+    S.PAID: _l("Paid"),
+    S.FULFILLED: _l("Fulfilled"),
+    S.REFUNDED: _l("Refunded in full"),
+    S.EXPIRED: _l("Expired unpaid"),
+    S.CANCELLED: _l("Cancelled"),
+    S.FAILED: _l("Failed"),
+    S.NEEDS_ATTENTION: _l("Needs attention"),
 }
 
 

@@ -181,8 +181,8 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
                    "provider": "sandbox", "path:filename": "css/store.css",
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
                    "int:licence_id": "1", "int:product_id": str(product_id),
-                   "int:plan_id": str(plan_id), "name": "0" * 32 + "-card"},
-                   "int:licence_id": "1", "int:user_id": "1"},
+                   "int:plan_id": str(plan_id), "name": "0" * 32 + "-card",
+                   "int:user_id": "1"},
         "visitors": {
             "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
             "other": lambda: stranger,

@@ -241,11 +241,11 @@ def test_the_order_page_shows_lines_payment_masked_keys_and_the_timeline_in_orde
     # order of the rows' writes decides).
     groups = [
         {"Pedido realizado", "Pago iniciado", "Pago registrado en sandbox"},  # checkout
-        {"Estado: paid", "Estado: fulfilled", "Correo en cola: order_delivery",
+        {"Estado: Pagado", "Estado: Entregado", "Correo en cola: order_delivery",
          "Notificación de sandbox: fulfilled"},  # the provider's notification
         {"Correo enviado: order_delivery"},  # the outbox worker
         {"licence.refunded por admin@example.com", "Reembolsado en sandbox",
-         "Estado: refunded", "Correo en cola: order_refunded",
+         "Estado: Reembolsado", "Correo en cola: order_refunded",
          "order.refund por admin@example.com", "payment.refund por admin@example.com"},
     ]
     sizes = [0] + [len(group) for group in groups]
@@ -315,7 +315,7 @@ def test_marking_resolved_needs_a_reason_then_fulfils_the_order(app, admin, stra
     long = admin.client.post(f"/admin/pedidos/{number}/resolver",
                              data={"resolve-reason": "x" * 501})
     assert (empty.status_code, long.status_code) == (400, 400)
-    assert "Diga por qué." in errors_in(empty.get_data(as_text=True))
+    assert "Di por qué." in errors_in(empty.get_data(as_text=True))
     assert status_of(app, number) == OrderStatus.NEEDS_ATTENTION
 
     done = admin.client.post(f"/admin/pedidos/{number}/resolver",

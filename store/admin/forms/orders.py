@@ -14,22 +14,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from store.admin.services.orders import OrderFilter
 from store.catalogue.forms import printable
 from store.forms import WholeNumberField
+from store.orders.messages import STATUS_LABELS
 from store.orders.models import OrderStatus
 
 MAX_FILTER_TEXT = 254
 MAX_REASON = 500
 MAX_PAGE = 100_000
-S = OrderStatus
-STATUS_LABELS = {
-    S.PENDING_PAYMENT: _l("Pending payment"),
-    S.PAID: _l("Paid"),
-    S.FULFILLED: _l("Fulfilled"),
-    S.REFUNDED: _l("Refunded in full"),
-    S.EXPIRED: _l("Expired unpaid"),
-    S.CANCELLED: _l("Cancelled"),
-    S.FAILED: _l("Failed"),
-    S.NEEDS_ATTENTION: _l("Needs attention"),
-}
 
 
 def _text(value):

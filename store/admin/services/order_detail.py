@@ -20,6 +20,7 @@ from store.errors import NotFound
 from store.extensions import db
 from store.licensing.models import Licence
 from store.mail.models import OutboxMessage
+from store.orders.messages import STATUS_LABELS
 from store.orders.models import Order, OrderLine, OrderStatus
 from store.orders.services import masked_key
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
@@ -31,7 +32,8 @@ EVENT_LABELS = {
     "payment_started": _l("Payment started"),
     "payment_declined": _l("Payment declined"),
     "window_extended": _l("Payment window extended"),
-    **{status.value: _l("Status: %(status)s", status=status.value) for status in OrderStatus},
+    **{status.value: _l("Status: %(status)s", status=label)
+       for status, label in STATUS_LABELS.items()},
 }
 
 
