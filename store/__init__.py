@@ -16,7 +16,7 @@ from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.ratelimit import register_rate_limits
 from store.resources import default_instance_path, resource_dir
 from store.static_files import register_static_files
-from store.urls import MAX_REDIRECT_LENGTH
+from store.urls import MAX_REDIRECT_LENGTH, RowIdConverter
 from store.vault import vault_from_config
 
 # The store's areas, each a package with init_app(app): its tables, routes, email kinds
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(environ, Path(app.instance_path)))
     app.config.update({k: v for k, v in config.items() if not k.startswith("STORE_")})
 
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     register_extensions(app)
     register_rate_limits(app)
     register_areas(app)

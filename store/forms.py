@@ -35,6 +35,12 @@ class WholeNumberField(IntegerField):
             raise ValueError(self.gettext(NOT_AN_INTEGER))
         self.data = int(text)
 
+    def pre_validate(self, form) -> None:
+        # Something typed that is not a number: that one message is enough (no range check
+        # on nothing). A blank field is left to Optional or InputRequired, which say more.
+        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
+            raise StopValidation()
+
 
 class StopOnFailure:
     """Wrap a validator so that, when it fails, no later validator of the field runs.

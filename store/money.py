@@ -23,14 +23,15 @@ from store.errors import InvalidInput
 MAX_MAJOR_UNITS = 10**12
 _KNOWN_CURRENCIES = frozenset(list_currencies())
 # Whole units with thousands separated by spaces ("1 250"), then by a separator given.
-_SPACED = r"[0-9]{1,3}(?: [0-9]{3})+"
+# Grouped thousands never start with 0: "0,500" is no amount.
+_SPACED = r"[1-9][0-9]{0,2}(?: [0-9]{3})+"
 # "1234", "1,234", "1 234", "1,234.5", "1234.50": a point before the decimals.
 _POINT_DECIMALS = re.compile(
-    rf"(?P<whole>[0-9]{{1,3}}(?:,[0-9]{{3}})+|{_SPACED}|[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
+    rf"(?P<whole>[1-9][0-9]{{0,2}}(?:,[0-9]{{3}})+|{_SPACED}|[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
 )
 # "50,5", "1 250,50", "1.250,50": a comma before the decimals.
 _COMMA_DECIMALS = re.compile(
-    rf"(?P<whole>[0-9]{{1,3}}(?:\.[0-9]{{3}})+|{_SPACED}|[0-9]+),(?P<fraction>[0-9]+)"
+    rf"(?P<whole>[1-9][0-9]{{0,2}}(?:\.[0-9]{{3}})+|{_SPACED}|[0-9]+),(?P<fraction>[0-9]+)"
 )
 # Spaces people (and locales) put between thousands: plain, no-break and narrow no-break.
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
@@ -59,11 +60,20 @@ def _read(amount: str, digits: int) -> tuple[int, str] | None:
     """
     match = _COMMA_DECIMALS.fullmatch(amount)
     if match and ("." in match["whole"] or 1 <= len(match["fraction"]) <= digits):
-        return int(re.sub(r"[ .]", "", match["whole"])), match["fraction"]
+        return _whole(match["whole"]), match["fraction"]
     match = _POINT_DECIMALS.fullmatch(amount)
     if match:
-        return int(re.sub(r"[ ,]", "", match["whole"])), match["fraction"] or ""
+        return _whole(match["whole"]), match["fraction"] or ""
     return None
+
+
+def _whole(text: str) -> int:
+    """The whole units written in ``text`` (digits and thousands separators); too many
+    digits read as MAX_MAJOR_UNITS, which parse() refuses, without converting them all."""
+    digits = re.sub(r"[^0-9]", "", text)
+    if len(digits) > len(str(MAX_MAJOR_UNITS)):
+        return MAX_MAJOR_UNITS
+    return int(digits)
 
 
 @total_ordering

@@ -12,6 +12,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter
+
+# Row ids are 32-bit integers in the database: a larger number in an address is no row.
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a non-negative number up to MAX_ROW_ID, else a 404.
+
+    Without the cap, /admin/productos/99999999999999999999/ reaches the database and
+    fails there (an overflow, so a 500) instead of finding nothing.
+    """
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
 
 # Longest redirect target the store will send back in a Location header; proxies refuse
 # huge headers, so anything longer falls back to a default page.

@@ -31,6 +31,8 @@ SLUG_SUFFIX_ROOM = 6
 FALLBACK_SLUG = "producto"
 # The catalogue's highest price: a sane ceiling that catches a typo of a few zeros.
 MAX_PRICE = Money(1_000_000_00, "CUP")
+# The lowest: a plan is never free by mistake (a key for 0 CUP is a key given away).
+MIN_PRICE = Money(1_00, "CUP")
 
 PRODUCT_FIELDS = ("name", "summary", "description", "platform", "audience", "is_featured",
                   "sort_order")
@@ -72,6 +74,10 @@ class SlugTaken(InvalidInput):
     """Another product has this slug, or had it (its old address redirects there)."""
 
     title = _l("This address is already used by another product.")
+
+
+class PriceOutOfRange(InvalidInput):
+    title = _l("The price is out of range")
 
 
 class SkuTaken(InvalidInput):
@@ -130,8 +136,12 @@ def fill_product(product: Product, data: ProductData) -> None:
 
 
 def fill_plan(plan: Plan, data: PlanData) -> None:
+    """Set ``plan``'s fields from ``data``. Raises PriceOutOfRange (a plan is never free)."""
     values = asdict(data)
     price = data.price
+    if not MIN_PRICE <= price <= MAX_PRICE:
+        raise PriceOutOfRange(_l("A price is from %(min)s to %(max)s.",
+                                 min=MIN_PRICE, max=MAX_PRICE))
     del values["price"]
     for name, value in values.items():
         setattr(plan, name, value)

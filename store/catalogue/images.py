@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import re
 import secrets
 import warnings
@@ -26,7 +28,11 @@ from store.errors import InvalidInput
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # Pillow refuses images over this many pixels (a "decompression bomb": a small file that
 # opens into gigabytes); we refuse those over MAX_PIXELS ourselves, with a message.
-MAX_PIXELS = 25_000_000
+# The largest variant is 256 px: 12 megapixels is more than any phone photo needs, and
+# decoding one stays within a worker's memory.
+MAX_PIXELS = 12_000_000
+# Decoded at most this size before resizing (JPEG decodes smaller directly, cheaply).
+DECODE_BOX = (1024, 1024)
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
 # Each variant's square box in pixels: twice what pages show (56 and 128 CSS pixels), for
 # sharp screens.
@@ -62,13 +68,15 @@ def _open_checked(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
+            with Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS)) as probe:
                 if probe.format not in ACCEPTED_FORMATS:
                     raise not_an_image
                 if probe.width * probe.height > MAX_PIXELS:
                     raise InvalidImage(_l("The image has too many pixels."))
                 probe.verify()
-            image = Image.open(io.BytesIO(data))  # verify() leaves the image unusable
+            # verify() leaves the image unusable: open it again, only in accepted formats.
+            image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+            image.draft("RGB", DECODE_BOX)  # JPEG: decode at a fraction of the size
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidImage(_l("The image has too many pixels.")) from None
@@ -107,6 +115,7 @@ def _variant(image: Image.Image, box: int, most_bytes: int) -> bytes:
 def prepare_image(data: bytes) -> dict[str, bytes]:
     """The WebP files of each variant for the uploaded ``data``. Raises InvalidImage."""
     with _open_checked(data) as image:
+        image.thumbnail(DECODE_BOX, Image.Resampling.LANCZOS)  # keeps EXIF orientation
         upright = ImageOps.exif_transpose(image).convert("RGBA")
     return {variant: _variant(upright, box, MOST_BYTES[variant])
             for variant, box in VARIANTS.items()}
@@ -125,3 +134,21 @@ def save_image(variants: dict[str, bytes], folder: Path) -> str:
         partial.write_bytes(data)
         os.replace(partial, target)
     return name
+
+
+def remove_image(name: str, folder: Path) -> None:
+    for variant in VARIANTS:
+        (folder / file_name(name, variant)).unlink(missing_ok=True)
+
+
+@contextmanager
+def image_files(variants: dict[str, bytes] | None, folder: Path) -> Iterator[str | None]:
+    """Write ``variants`` (if any) for the block, which gets their name; remove them again
+    when the block fails, so a refused change leaves no file behind."""
+    name = save_image(variants, folder) if variants else None
+    try:
+        yield name
+    except BaseException:
+        if name:
+            remove_image(name, folder)
+        raise

@@ -153,7 +153,7 @@ def _import_from(
     report_progress = (lambda handled: progress(handled, key_file.lines)) if progress else None
     report = import_pool(
         plan, read_key_file(source), dry_run=dry_run, batch_size=batch_size,
-        progress=report_progress,
+        progress=report_progress, actor=actor,
     )
     if not dry_run:
         _record_import(plan.id, report, actor)
@@ -178,12 +178,14 @@ def import_pool(
     dry_run: bool = False,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    actor: Actor | None = None,
 ) -> ImportReport:
     """Seal and add the keys in ``entries`` ((line number, raw key) pairs) to ``plan``'s pool.
 
     Skips (and counts) invalid lines, keys repeated in the file and keys already in the
     store. One use case per batch; ``dry_run`` writes nothing. ``progress`` is called with
-    the number of lines handled after each batch.
+    the number of lines handled after each batch. With an ``actor``, each batch that adds
+    keys is audited in its own transaction, so an import stopped halfway is on record.
     """
     check_pool_plan(plan, plan.sku)
     vault = get_vault()
@@ -206,12 +208,12 @@ def import_pool(
         seen.add(digest)
         batch.append((key, lookup))
         if len(batch) >= batch_size:
-            _store_batch(plan, batch, report, dry_run)
+            _store_batch(plan, batch, report, dry_run, actor)
             batch = []
         if progress and handled % batch_size == 0:
             progress(handled)
     if batch:
-        _store_batch(plan, batch, report, dry_run)
+        _store_batch(plan, batch, report, dry_run, actor)
     if progress:
         progress(handled)
     return report
@@ -230,7 +232,8 @@ def _insert_ignoring_known(rows: list[dict]) -> int:
 
 
 def _store_batch(
-    plan: Plan, batch: list[tuple[str, str]], report: ImportReport, dry_run: bool
+    plan: Plan, batch: list[tuple[str, str]], report: ImportReport, dry_run: bool,
+    actor: Actor | None = None,
 ) -> None:
     """Insert one batch as a use case of its own; it is rolled back whole on any error.
 
@@ -256,6 +259,9 @@ def _store_batch(
                     "lookup_hash": sealed.lookup_hash,
                 })
             added = _insert_ignoring_known(rows)
+            if actor is not None and added:
+                record(actor=actor, action="pool.import_batch", subject=plan, reason="",
+                       imported=added)
             uow.commit()
     report.imported += added
     report.already_in_store += len(batch) - added

@@ -236,8 +236,9 @@ def _already_processed(provider_name: str, event_id: str) -> bool:
 def _act(order: Order, payment: Payment, event: PaymentEvent) -> Confirmation:
     if event.outcome == PaymentOutcome.DECLINED:
         return _declined(order, payment)
-    if payment.status == PaymentStatus.APPROVED:
-        return Confirmation.ALREADY_PAID  # a second notification of the same payment
+    if payment.status in (PaymentStatus.APPROVED, PaymentStatus.REFUNDED):
+        # A second notification of the same payment; a refunded one stays refunded.
+        return Confirmation.ALREADY_PAID
     # The provider's charge is checked against what was asked of it (in its currency), and
     # what that charge stands for against the order.
     if event.amount != payment.amount or payment.order_amount != order.total:

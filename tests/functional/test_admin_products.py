@@ -11,7 +11,7 @@ from PIL import Image, PngImagePlugin
 
 from store.audit.models import AuditEvent
 from store.catalogue.images import MAX_IMAGE_BYTES
-from store.catalogue.models import Fulfilment, OldSlug, Plan, Product
+from store.catalogue.models import Fulfilment, Plan, Product
 from store.extensions import db
 from store.orders.models import Order, OrderLine
 from tests.factories import make_order, make_plan, make_pool, make_product
@@ -139,6 +139,10 @@ def test_another_product_cannot_take_a_slug_in_use_or_kept_as_an_old_one(app, ad
     ("price", "cincuenta", "no es un importe"),
     ("price", "-5", "no puede ser negativo"),
     ("price", "1000000.01", "Un precio es como máximo 1,000,000.00 CUP."),
+    ("price", "0", "Un precio es como mínimo 1.00 CUP."),
+    ("price", "0,00", "Un precio es como mínimo 1.00 CUP."),
+    ("price", "0,500", "no es un importe"),
+    ("price", "9" * 5000, "Usa como máximo 40 caracteres."),
     ("price", "", "Escribe un importe."),
     ("duration_days", "-30", "Escribe un número entero de 1 a 3660."),
     ("duration_days", "abc", "No es un valor entero válido"),
@@ -274,11 +278,15 @@ def test_recommending_a_plan_clears_the_others_of_its_product(app, admin):
         db.session.commit()
         first, second = (plan.id for plan in product.plans)
 
-    admin.client.post(f"/admin/planes/{second}/", data={**PLAN, "is_recommended": "y"})
+    response = admin.client.post(f"/admin/planes/{second}/", data={**PLAN, "is_recommended": "y"})
 
+    assert response.status_code == 302
     with app.app_context():
         assert not db.session.get(Plan, first).is_recommended
         assert db.session.get(Plan, second).is_recommended
+        cleared = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "plan.update", AuditEvent.subject_id == first)).one()
+        assert cleared.details["changes"]["is_recommended"] == [True, False]
 
 
 def test_a_deactivated_product_leaves_the_storefront_and_the_change_is_audited(app, admin):
@@ -343,7 +351,7 @@ def test_editing_a_product_without_choosing_a_file_keeps_its_picture(app, admin)
         assert product.image == "img/products/almiqui-antivirus-hogar.svg"
 
 
-def test_orders_and_old_slugs_keep_their_rows_when_a_plan_is_deactivated(app, admin, count):
+def test_a_plan_with_orders_is_deactivated_never_deleted(app, admin, count):
     with app.app_context():
         product = make_product()
         plan = make_plan(product, sku="X-1")
@@ -354,4 +362,31 @@ def test_orders_and_old_slugs_keep_their_rows_when_a_plan_is_deactivated(app, ad
     admin.client.post(f"/admin/planes/{plan_id}/activo", data={"active": "0"})
 
     assert count(Plan, Plan.id == plan_id, Plan.is_active.is_(False)) == 1
-    assert count(Order) == 1 and count(OldSlug) == 0
+    assert count(Order) == 1
+
+
+def test_a_word_where_a_number_belongs_gets_one_message(app, admin):
+    with app.app_context():
+        product = make_product(plans=[])
+        db.session.commit()
+        product_id = product.id
+
+    response = admin.client.post(f"/admin/productos/{product_id}/planes/nuevo",
+                                 data={**PLAN, "seats": "tres"})
+
+    assert response.status_code == 400
+    assert errors_in(response.get_data(as_text=True)) == ["No es un valor entero válido."]
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/productos/99999999999999999999999/", "/admin/planes/2147483648/",
+    "/admin/productos/99999999999999999999999/planes/nuevo",
+])
+def test_an_id_too_large_for_the_database_is_not_found(admin, path):
+    assert admin.client.get(path).status_code == 404
+
+
+def test_a_junk_status_in_the_product_filter_is_explained_in_spanish(admin):
+    response = admin.client.get("/admin/productos/?status=zz")
+
+    assert "Opción inválida" in response.get_data(as_text=True)

@@ -46,7 +46,7 @@ def test_an_admin_sets_a_rate_that_is_added_to_the_history_and_audited(app, admi
         row = db.session.scalar(sa.select(ExchangeRate))
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "exchange_rate.set"))
-        assert (row.currency, row.rate, row.set_by) == ("USD", row.rate, "admin@example.com")
+        assert (row.currency, row.set_by) == ("USD", "admin@example.com")
         assert str(row.rate) == "125.50"
         assert event.details["changes"]["cup_per_unit"] == [None, "125.50"]
 
@@ -93,3 +93,20 @@ def test_a_currency_that_is_not_a_settlement_currency_is_refused(admin, count):
     assert response.status_code == 400
     assert field_errors(response) == ["Opción inválida."]
     assert count(ExchangeRate) == 0
+
+
+def test_a_rate_far_from_the_one_in_use_waits_for_a_confirmation(app, admin):
+    admin.client.post("/admin/tipos-de-cambio", data={"currency": "USD", "rate": "120.50"})
+
+    typo = admin.client.post("/admin/tipos-de-cambio", data={"currency": "USD", "rate": "12050"})
+    confirmed = admin.client.post("/admin/tipos-de-cambio",
+                                  data={"currency": "USD", "rate": "12050", "confirm": "y"})
+
+    assert typo.status_code == 400
+    html = typo.get_data(as_text=True)
+    assert "un cambio de más del 20" in html and 'name="confirm"' in html
+    assert confirmed.status_code == 302
+    with app.app_context():
+        rates = db.session.scalars(sa.select(ExchangeRate.cup_per_unit)
+                                   .order_by(ExchangeRate.id)).all()
+        assert rates == ["120.50", "12050"]

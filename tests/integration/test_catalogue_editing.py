@@ -70,15 +70,17 @@ def test_a_product_may_take_back_its_own_old_slug_and_every_old_one_leads_to_the
 
 
 @pytest.mark.usefixtures("app_context")
-def test_a_refused_slug_changes_nothing_and_writes_no_audit_event(folder):
+def test_a_refused_slug_changes_nothing_and_writes_no_audit_event_or_image_file(folder):
     make_product(slug="casa")
     db.session.commit()
     product_id = catalogue.create_product(ADMIN, HOGAR, folder=folder)
     renamed = ProductData(**{**HOGAR.__dict__, "name": "Otro nombre"})
 
     with pytest.raises(SlugTaken):
-        catalogue.update_product(ADMIN, product_id, renamed, slug="casa", folder=folder)
+        catalogue.update_product(ADMIN, product_id, renamed, slug="casa", folder=folder,
+                                 image={"card": b"card", "page": b"page"})
 
+    assert list(folder.glob("*")) == []  # the refused change's image files are gone
     product = db.session.get(Product, product_id)
     assert (product.name, product.slug) == ("Almiquí Hogar", "almiqui-hogar")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(

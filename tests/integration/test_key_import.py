@@ -279,3 +279,17 @@ def test_an_upload_for_a_plan_of_generated_keys_is_refused_and_nothing_is_read(a
             import_key_file(generated, KeySource("k.txt", io.BytesIO(b"VEND-AAAA-0001\n")),
                             actor=Actor("admin@example.com", 1))
     assert pool_size(app) == 0
+
+
+def test_each_batch_that_adds_keys_is_audited_with_the_import_so_a_stopped_import_is_on_record(
+        app, pool_plan, tmp_path):
+    from store.audit.models import AuditEvent
+
+    keys = "".join(f"VEND-{n:04d}-AUDIT\n" for n in range(5))
+    run_import(app, pool_plan, write(tmp_path, "keys.txt", keys), batch_size=2)
+
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [e.action for e in events] == ["pool.import_batch"] * 3 + ["pool.import"]
+        assert [e.details["imported"] for e in events] == [2, 2, 1, 5]
+        assert {e.subject_id for e in events} == {pool_plan}

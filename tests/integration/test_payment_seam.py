@@ -264,7 +264,8 @@ def set_rate(app, currency: str, rate: str, when=None):
 
     with app.app_context():
         return set_exchange_rate(currency, Decimal(rate), actor=Actor("admin@example.com", 1),
-                                 now=when or utcnow()).id
+                                 now=when or utcnow(), fallback=app.config["STORE_EXCHANGE_RATES"],
+                                 confirmed=True).id
 
 
 def dollar_payment(app, order_id) -> Payment:

@@ -76,6 +76,10 @@ def test_parse_reads_amounts_as_people_write_them(text, minor):
         ("abc def", "is not an amount"),
         ("5 5 CUP", "is not an amount"),
         ("1" + "0" * 12, "The amount is too large."),
+        ("9" * 5000, "The amount is too large."),  # refused before int() reads it all
+        ("0,500", "is not an amount"),
+        ("0.250,50", "is not an amount"),
+        ("0 250", "is not an amount"),
         ("'; DROP TABLE plan; --", "is not an amount"),
     ],
 )

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import BooleanField, Form, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     InputRequired,
@@ -22,7 +22,13 @@ from wtforms.validators import (
 )
 
 from store.admin.services.catalogue import MAX_PAGE, Status
-from store.catalogue.editing import MAX_PRICE, MAX_SLUG_LENGTH, PlanData, ProductData
+from store.catalogue.editing import (
+    MAX_PRICE,
+    MAX_SLUG_LENGTH,
+    MIN_PRICE,
+    PlanData,
+    ProductData,
+)
 from store.catalogue.forms import printable
 from store.catalogue.images import MAX_IMAGE_BYTES, InvalidImage, prepare_image
 from store.catalogue.models import Audience, Fulfilment, PlanKind, Platform
@@ -57,8 +63,15 @@ def _number(label, *, least: int, most: int, required: bool = True, **kwargs):
         **kwargs)
 
 
-class ProductFilterForm(Form):
-    """The list's search and filter (GET, so no CSRF)."""
+MAX_PRICE_TEXT = 40  # "1 000 000,00 CUP" and then some
+
+
+class ProductFilterForm(FlaskForm):
+    """The list's search and filter (GET, so no CSRF; a FlaskForm for WTForms' own
+    messages in the page's language)."""
+
+    class Meta:
+        csrf = False
 
     q = SearchField(_l("Name or SKU"), filters=[_clean], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), default="", validate_choice=True, choices=[
@@ -143,6 +156,9 @@ class PriceField(StringField):
             raise ValidationError(str(error.detail)) from None
         if money > MAX_PRICE:
             raise ValidationError(_l("A price is at most %(max)s.", max=format_money(MAX_PRICE)))
+        if money < MIN_PRICE:
+            # A plan at 0 CUP would hand out keys for nothing: a typo must not.
+            raise ValidationError(_l("A price is at least %(min)s.", min=format_money(MIN_PRICE)))
         self.money = money
 
 
@@ -156,8 +172,10 @@ class PlanForm(FlaskForm):
     ])
     duration_days = _number(_l("Duration in days"), least=1, most=MAX_DURATION_DAYS)
     seats = _number(_l("Devices"), least=1, most=MAX_SEATS)
-    price = PriceField(_l("Price in CUP"), filters=[_clean],
-                       validators=[InputRequired(_l("Enter an amount."))],
+    price = PriceField(_l("Price in CUP"), filters=[_clean], validators=[
+        InputRequired(_l("Enter an amount.")),
+        Length(max=MAX_PRICE_TEXT, message=_l("Use at most %(max)d characters.")),
+    ],
                        description=_l("For example 50, 50.00 or 1 250,50."))
     fulfilment = SelectField(_l("Keys"), validate_choice=True, choices=[
         SelectChoice(f.value, label) for f, label in FULFILMENT_LABELS.items()])

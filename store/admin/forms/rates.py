@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
@@ -58,3 +58,5 @@ class ExchangeRateForm(FlaskForm):
         # InputRequired, not DataRequired: that one would drop the error of a junk value.
         validators=[InputRequired(ENTER_THE_RATE)],
     )
+    confirm = BooleanField(_l("Yes, this rate is right"))
+    asks_confirmation = False  # set by the view when the rate is far from the one in use

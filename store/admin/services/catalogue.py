@@ -32,13 +32,13 @@ from store.catalogue.editing import (
     other_recommended,
     sku_taken,
 )
-from store.catalogue.images import save_image
+from store.catalogue.images import image_files
 from store.catalogue.models import Plan, Product, fold_for_search
 from store.catalogue.services import MAX_QUERY_WORDS
 from store.errors import InvalidInput, NotFound
 from store.extensions import db
 from store.licensing.models import PoolKey, PoolKeyState
-from store.unit_of_work import lock, use_case
+from store.unit_of_work import use_case
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -123,9 +123,8 @@ def create_product(actor: Actor, data: ProductData, *,
     It shows in the storefront once it has an active plan. Raises SlugTaken when another
     admin took the same slug at the same moment (PostgreSQL; SQLite writes one at a time).
     """
-    image_name = save_image(image, folder) if image else None
     try:
-        with use_case() as uow:
+        with image_files(image, folder) as image_name, use_case() as uow:
             product = Product(slug=new_slug(data.name), image_name=image_name, is_active=True)
             fill_product(product, data)
             db.session.add(product)
@@ -141,12 +140,11 @@ def create_product(actor: Actor, data: ProductData, *,
 def update_product(actor: Actor, product_id: int, data: ProductData, *, slug: str | None = None,
                    image: dict[str, bytes] | None = None, folder: Path) -> None:
     """Change a product; a new ``slug`` keeps the old one as a redirect, a new ``image``
-    replaces the shown one (the old files stay on disk). Renaming keeps the slug.
+    replaces the shown one (the old files stay on disk; a refused change leaves none). Renaming keeps the slug.
     Raises NotFound, or SlugTaken when another product has or had ``slug``.
     """
-    image_name = save_image(image, folder) if image else None
     try:
-        with use_case() as uow:
+        with image_files(image, folder) as image_name, use_case() as uow:
             product = get_product(product_id)
             before = values_of(product, *PRODUCT_AUDIT)
             fill_product(product, data)
@@ -225,7 +223,9 @@ def update_plan(actor: Actor, plan_id: int, data: PlanData) -> None:
     try:
         with use_case() as uow:
             plan = get_plan(plan_id)
-            lock(plan)
+            # Locked and read again under the lock: the audit's "before" and the
+            # fulfilment check see the row as it is now, not as first loaded.
+            db.session.refresh(plan, with_for_update=True)
             if sku_taken(data.sku, by_other_than=plan.id):
                 raise SkuTaken(SkuTaken.title)
             if data.fulfilment != plan.fulfilment and _has_open_reservations(plan):

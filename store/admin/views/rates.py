@@ -11,7 +11,12 @@ from store.admin.forms.rates import ExchangeRateForm
 from store.audit.models import Actor
 from store.dbtypes import utcnow
 from store.errors import InvalidInput
-from store.payments.rates import rate_history, rates_in_use, set_exchange_rate
+from store.payments.rates import (
+    RateNeedsConfirmation,
+    rate_history,
+    rates_in_use,
+    set_exchange_rate,
+)
 
 
 @bp.route("/tipos-de-cambio", methods=["GET", "POST"])
@@ -19,8 +24,12 @@ def rates():
     form = ExchangeRateForm()
     if form.validate_on_submit():
         try:
-            row = set_exchange_rate(form.currency.data, form.rate.data,
-                                    actor=Actor.of(current_user), now=utcnow())
+            row = set_exchange_rate(
+                form.currency.data, form.rate.data, actor=Actor.of(current_user), now=utcnow(),
+                fallback=current_app.config["STORE_EXCHANGE_RATES"], confirmed=form.confirm.data)
+        except RateNeedsConfirmation as error:
+            form.rate.errors.append(error.detail)
+            form.asks_confirmation = True
         except InvalidInput as error:
             form.rate.errors.append(error.detail)
         else:
