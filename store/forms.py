@@ -6,12 +6,13 @@ Forms check shape; services check the store's rules.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
-from wtforms.validators import StopValidation
+from wtforms.validators import StopValidation, ValidationError
 
 # ASCII digits, with an optional minus so a negative number gets the range message.
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
@@ -40,6 +41,17 @@ class WholeNumberField(IntegerField):
         # on nothing). A blank field is left to Optional or InputRequired, which say more.
         if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
             raise StopValidation()
+
+
+# Dates people filter by: far enough either way for any record, near enough that a day
+# after the last one, or one before the first, in any time zone, is still a date.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def within_dates(form, field) -> None:
+    """A date field's validator: the date lies between EARLIEST_DATE and LATEST_DATE."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Enter a date from 2000 to 2999."))
 
 
 class StopOnFailure:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from store.audit.models import Actor, record_change, values_of
+from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.licensing import services as licensing
 from store.mail.models import queue
@@ -49,6 +50,9 @@ def retry_fulfilment(order_id: int, *, reason: str, actor: Actor) -> Order:
             raise NotWaitingForAttention(_l(
                 "Order %(number)s has no settled payment of its amount: refund it at the "
                 "provider, or mark it resolved.", number=order.number))
+        # An order that reached needs_attention without being marked paid (its first
+        # payment was of the wrong amount) counts as paid from now on: sales reports use it.
+        order.paid_at = order.paid_at or utcnow()
         for line in order.lines:
             licensing.issue(line)
         transition(order, OrderStatus.FULFILLED, "licences issued on retry")
@@ -69,6 +73,7 @@ def resolve(order_id: int, *, reason: str, actor: Actor) -> Order:
     """
     with use_case() as uow:
         order, before = _waiting(order_id)
+        licensing.release(order)  # keys still held for it go back to the pool
         transition(order, OrderStatus.FULFILLED, f"resolved: {reason}")
         record_change(actor=actor, action="order.resolve", subject=order, before=before,
                       after=values_of(order, "status"), reason=reason)

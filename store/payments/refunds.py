@@ -2,10 +2,10 @@
 
 ``refund_order`` reads like ``confirm_payment``: the order's row is locked first and its
 status re-read under the lock, so two admins pressing "Refund" at once make one refund
-and the second is told the order was already refunded. The provider is asked while the
-lock is held (a refund must never be asked twice); if it fails, nothing is written. Then
-the licences are revoked, the payment records the refund, the order moves to refunded,
-the buyer's email is queued and the audit events are written, in one transaction.
+and the second is told the order was already refunded. Every check and write comes first
+(licences revoked, keys freed, the order refunded, the buyer's email queued, audit
+events); the provider is asked last, while the lock is held (a refund must never be asked
+twice), and the payment records its answer; if it fails, nothing is written.
 """
 
 from __future__ import annotations
@@ -67,46 +67,62 @@ def locked_order(order_id: int) -> Order:
 
 def settled_payment(order: Order) -> Payment | None:
     """The approved payment that paid ``order`` (the first, if it was paid twice)."""
-    return db.session.scalar(
+    payments = settled_payments(order)
+    return payments[0] if payments else None
+
+
+def settled_payments(order: Order) -> list[Payment]:
+    """Every approved payment of ``order``, oldest first, their rows locked."""
+    return list(db.session.scalars(
         select(Payment).where(Payment.order_id == order.id,
                               Payment.status == PaymentStatus.APPROVED)
-        .order_by(Payment.id).limit(1).with_for_update()
-    )
+        .order_by(Payment.id).with_for_update()
+    ))
 
 
-def refund_order(order_id: int, *, reason: str, actor: Actor) -> Payment:
-    """Refund ``order_id`` in full and return the refunded payment.
+def refund_order(order_id: int, *, reason: str, actor: Actor) -> list[Payment]:
+    """Refund ``order_id`` in full and return the refunded payments (an order paid twice
+    gets both payments back).
 
-    Raises NotFound, AlreadyRefunded, NotRefundable (another status, or no settled
-    payment) or PaymentProviderError (the provider refused or did not answer), changing
-    nothing. One use case.
+    Every check and every write comes first; the providers are asked last, just before
+    the commit, so a refusal anywhere before them asks no provider for anything. Raises
+    NotFound, AlreadyRefunded, NotRefundable (another status, or no settled payment) or
+    PaymentProviderError (a provider refused or did not answer), changing nothing. One
+    use case.
     """
     with use_case() as uow:
         order = locked_order(order_id)
-        payment = _refundable_payment(order)
-        result = _refund_at_provider(payment)
-        _record_refund(order, payment, result, reason=reason, actor=actor)
+        payments = _refundable_payments(order)
+        _undo_sale(order, reason=reason, actor=actor)
+        refunded = []
         try:
+            for payment in payments:
+                result = _refund_at_provider(payment)
+                refunded.append(payment)
+                _record_refund(payment, result, reason=reason, actor=actor)
             uow.commit()
-        except Exception:  # noqa: BLE001 - money went back: say so loudly, then fail
-            log.exception("order %s was refunded at %s (%s) but the store did not record it",
-                          order.number, payment.provider, result.provider_reference)
+        except Exception:  # noqa: BLE001 - money may have gone back: say so loudly, then fail
+            if refunded:
+                log.exception(
+                    "order %s: %d payment(s) refunded at the provider but the store did not "
+                    "record it; the refund can be asked again (providers refund once per "
+                    "payment)", order.number, len(refunded))
             raise
-    return payment
+    return payments
 
 
-def _refundable_payment(order: Order) -> Payment:
+def _refundable_payments(order: Order) -> list[Payment]:
     if order.status == OrderStatus.REFUNDED:
         raise AlreadyRefunded(_l("Order %(number)s was already refunded.", number=order.number))
     if order.status not in REFUNDABLE:
         raise NotRefundable(_l(
             "Only fulfilled orders and orders that need attention can be refunded."))
-    payment = settled_payment(order)
-    if payment is None:
+    payments = settled_payments(order)
+    if not payments:
         raise NotRefundable(_l(
             "This order has no settled payment to refund; settle it with the payment "
             "provider and mark the order resolved."))
-    return payment
+    return payments
 
 
 def _refund_at_provider(payment: Payment) -> RefundResult:
@@ -118,20 +134,27 @@ def _refund_at_provider(payment: Payment) -> RefundResult:
     )
 
 
-def _record_refund(order: Order, payment: Payment, result: RefundResult, *, reason: str,
-                   actor: Actor) -> None:
-    before_order = values_of(order, "status")
-    before_payment = values_of(payment, "status", "refund_reference")
+def _undo_sale(order: Order, *, reason: str, actor: Actor) -> None:
+    """Revoke the order's licences, free any key still held for it, move it to refunded,
+    queue the buyer's email and audit it."""
+    before = values_of(order, "status")
     for licence in _active_licences(order):
         licensing.revoke(licence, reason=reason, actor=actor, status=LicenceStatus.REFUNDED)
+    licensing.release(order)
+    transition(order, OrderStatus.REFUNDED, reason)
+    queue(ORDER_REFUNDED, order.email, locale=order.locale, order_id=order.id)
+    record_change(actor=actor, action="order.refund", subject=order, before=before,
+                  after=values_of(order, "status"), reason=reason)
+    db.session.flush()
+
+
+def _record_refund(payment: Payment, result: RefundResult, *, reason: str,
+                   actor: Actor) -> None:
+    before = values_of(payment, "status", "refund_reference")
     payment.status = PaymentStatus.REFUNDED
     payment.refund_reference = (result.provider_reference or "")[:255] or None
     payment.refunded_at = utcnow()
-    transition(order, OrderStatus.REFUNDED, reason)
-    queue(ORDER_REFUNDED, order.email, locale=order.locale, order_id=order.id)
-    record_change(actor=actor, action="order.refund", subject=order, before=before_order,
-                  after=values_of(order, "status"), reason=reason)
-    record_change(actor=actor, action="payment.refund", subject=payment, before=before_payment,
+    record_change(actor=actor, action="payment.refund", subject=payment, before=before,
                   after=values_of(payment, "status", "refund_reference"), reason=reason)
     db.session.flush()
 

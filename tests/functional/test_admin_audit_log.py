@@ -63,3 +63,10 @@ def test_the_log_has_no_route_that_changes_it(app):
               for method in rule.methods - {"HEAD", "OPTIONS"}}
 
     assert routes == {("/admin/auditoria", "GET")}
+
+
+def test_a_date_out_of_any_range_is_a_field_error_not_a_crash(admin):
+    response = admin.client.get("/admin/auditoria?until=9999-12-31")
+
+    assert response.status_code == 400
+    assert "Escribe una fecha de 2000 a 2999." in response.get_data(as_text=True)

@@ -75,7 +75,7 @@ def test_a_refund_revokes_exactly_that_orders_licences_and_queues_one_email(
     order_id, other_id = fulfilled(locale="en"), fulfilled()
 
     with app.app_context():
-        payment = refund_order(order_id, reason="customer asked", actor=ADMIN)
+        (payment,) = refund_order(order_id, reason="customer asked", actor=ADMIN)
 
         assert db.session.get(Order, order_id).status == OrderStatus.REFUNDED
         assert licence_statuses(order_id) == [LicenceStatus.REFUNDED] * 2
@@ -163,7 +163,7 @@ def test_simultaneous_refunds_make_one(app, fulfilled, refund_calls, run_at_once
     results = run_at_once(
         6, lambda i: refund_order(order_id, reason=f"admin {i}", actor=Actor(f"a{i}@x.cu", i)))
 
-    refunded = [r for r in results if isinstance(r, Payment)]
+    refunded = [r for r in results if isinstance(r, list)]
     refused = [r for r in results if isinstance(r, AlreadyRefunded)]
     assert (len(refunded), len(refused)) == (1, 5), results
     assert len(refund_calls) == 1
@@ -234,3 +234,51 @@ def test_only_an_order_that_needs_attention_can_be_retried_or_resolved(app, fulf
             with pytest.raises(NotWaitingForAttention):
                 use_case(order_id, reason="no", actor=ADMIN)
         assert db.session.get(Order, order_id).status == OrderStatus.FULFILLED
+
+
+def test_an_order_paid_twice_gets_both_payments_back(app, fulfilled, refund_calls):
+    order_id = fulfilled()
+    with app.app_context():
+        first = db.session.scalar(sa.select(Payment).where(Payment.order_id == order_id))
+        db.session.add(Payment(
+            order_id=order_id, provider="sandbox", reference="second-payment",
+            amount_minor=first.amount_minor, currency=first.currency,
+            order_amount_minor=first.order_amount_minor, order_currency=first.order_currency,
+            status=PaymentStatus.APPROVED))
+        db.session.commit()
+
+        refunded = refund_order(order_id, reason="paid twice", actor=ADMIN)
+
+        assert [p.reference for p in refunded] == [first.reference, "second-payment"]
+        statuses = db.session.scalars(sa.select(Payment.status).where(
+            Payment.order_id == order_id)).all()
+        assert statuses == [PaymentStatus.REFUNDED] * 2
+    assert refund_calls == [first.reference, "second-payment"]
+
+
+def test_a_refunded_payment_stays_refunded_when_the_provider_notifies_again(
+        app, fulfilled, till):
+    order_id = fulfilled()
+    with app.app_context():
+        (payment,) = refund_order(order_id, reason="customer asked", actor=ADMIN)
+        reference = payment.reference
+
+    again = till.notify(reference, event="evt-after-the-refund")
+
+    assert again == Confirmation.ALREADY_PAID
+    with app.app_context():
+        assert db.session.get(Payment, payment.id).status == PaymentStatus.REFUNDED
+        assert db.session.get(Order, order_id).status == OrderStatus.REFUNDED
+        assert emails("staff_alert") == []
+
+
+def test_an_order_fulfilled_on_retry_counts_as_paid_from_then(app, stranded):
+    order_id, plan_id = stranded
+    with app.app_context():
+        db.session.get(Order, order_id).paid_at = None  # its first payment did not match
+        make_pool(db.session.get(Plan, plan_id), 1, prefix="NEW")
+        db.session.commit()
+
+        retry_fulfilment(order_id, reason="keys imported", actor=ADMIN)
+
+        assert db.session.get(Order, order_id).paid_at is not None

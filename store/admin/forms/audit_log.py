@@ -8,7 +8,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from store.admin.forms.users import clean_text
-from store.forms import WholeNumberField
+from store.forms import WholeNumberField, within_dates
 
 MAX_TEXT = 254
 MAX_ID = 2**31 - 1
@@ -32,8 +32,8 @@ class AuditFilterForm(FlaskForm):
     subject_id = WholeNumberField(_l("Subject id"), validators=[
         Optional(), NumberRange(min=1, max=MAX_ID,
                                 message=_l("Enter a number from %(min)d to %(max)d."))])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), within_dates])
+    until = DateField(_l("To"), validators=[Optional(), within_dates])
 
     def validate_until(self, field) -> None:
         if field.data and self.since.data and field.data < self.since.data:

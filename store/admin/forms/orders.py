@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from store.admin.services.orders import OrderFilter
 from store.catalogue.forms import printable
-from store.forms import WholeNumberField
+from store.forms import WholeNumberField, within_dates
 from store.orders.messages import STATUS_LABELS
 from store.orders.models import OrderStatus
 
@@ -39,8 +39,8 @@ class OrderFilterForm(FlaskForm):
         + [SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()],
         default="", validate_choice=True,
     )
-    placed_from = DateField(_l("Placed from"), validators=[Optional()])
-    placed_to = DateField(_l("Placed until"), validators=[Optional()])
+    placed_from = DateField(_l("Placed from"), validators=[Optional(), within_dates])
+    placed_to = DateField(_l("Placed until"), validators=[Optional(), within_dates])
     email = SearchField(_l("Email"), filters=[_text],
                         validators=[Optional(), Length(max=MAX_FILTER_TEXT)])
     method = SelectField(_l("Payment method"), default="", validate_choice=True)
