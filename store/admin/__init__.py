@@ -9,13 +9,16 @@ licensing, orders, payments, accounts, audit); this area only parses forms and r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The back office menu, in order: (endpoint, label). The layout shows the entries whose
-# page exists, so a section appears in the menu as soon as its views are registered.
+# page exists, so a section appears in the menu as soon as its views are registered. A
+# section is a module of store/admin/views: every page of the module marks its entry.
 SECTIONS = (
     ("admin.dashboard", _l("Dashboard")),
     ("admin.products", _l("Products")),
@@ -27,10 +30,20 @@ SECTIONS = (
 )
 
 
-def admin_sections() -> list[tuple[str, object]]:
-    """The menu entries whose pages are registered."""
-    return [(endpoint, label) for endpoint, label in SECTIONS
-            if endpoint in current_app.view_functions]
+@dataclass(frozen=True)
+class MenuEntry:
+    endpoint: str
+    label: object
+    current: bool  # the page shown belongs to this section
+
+
+def admin_sections(shown: str | None) -> list[MenuEntry]:
+    """The menu entries whose pages are registered; the one whose view module also
+    serves the endpoint ``shown`` (a product's plan, an order, a user) is current."""
+    views = current_app.view_functions
+    here = views[shown].__module__ if shown in views else None
+    return [MenuEntry(endpoint, label, views[endpoint].__module__ == here)
+            for endpoint, label in SECTIONS if endpoint in views]
 
 
 def init_app(app: Flask) -> None:

@@ -146,16 +146,24 @@ def reset_second_factor(actor: Actor, user_id: int, *, reason: str) -> User:
     return user
 
 
-def regenerate_recovery_codes(user_id: int) -> list[str]:
+def regenerate_recovery_codes(user_id: int, code: str, *,
+                              now: datetime | None = None) -> list[str]:
     """Replace the staff member's recovery codes with ten new ones, shown once; the old
-    ones stop working. Raises NotEnrolled. One use case; audited.
+    ones stop working. ``code`` must be a TOTP code newer than the last one accepted (a
+    recovery code will not do): a stolen session alone cannot mint codes.
+
+    Raises WrongCode, CodeAlreadyUsed or NotEnrolled, changing nothing. One use case;
+    audited. The second factor's row is locked, so one code cannot pass twice.
     """
+    now = now or utcnow()
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     with use_case() as uow:
         factor = db.session.scalar(
             select(SecondFactor).where(SecondFactor.user_id == user_id).with_for_update())
         if factor is None:
             raise NotEnrolled()
+        factor.last_used_step = _accepted_step(
+            reveal(factor), code, after=factor.last_used_step, now=now)
         left = _recovery_codes_left(user_id)
         _replace_recovery_codes(user_id, codes)
         user = db.session.get(User, user_id)

@@ -134,7 +134,7 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/admin/usuarios/<int:user_id>/segundo-factor", "POST"): (
         {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/mis-codigos-de-recuperacion", "POST"): (
-        {}, by_visitor(302, 403, 403, 403, 403, 200)),
+        {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/auditoria", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),

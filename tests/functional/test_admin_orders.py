@@ -241,17 +241,21 @@ def test_the_order_page_shows_lines_payment_masked_keys_and_the_timeline_in_orde
     # order of the rows' writes decides).
     groups = [
         {"Pedido realizado", "Pago iniciado", "Pago registrado en sandbox"},  # checkout
-        {"Estado: Pagado", "Estado: Entregado", "Correo en cola: order_delivery",
-         "Notificación de sandbox: fulfilled"},  # the provider's notification
-        {"Correo enviado: order_delivery"},  # the outbox worker
+        {"Estado: Pagado", "Estado: Entregado", "Correo en cola: Entrega de claves",
+         "Notificación de sandbox: Pagado, claves emitidas"},  # the provider's notification
+        {"Correo enviado: Entrega de claves"},  # the outbox worker
         {"licence.refunded por admin@example.com", "Reembolsado en sandbox",
-         "Estado: Reembolsado", "Correo en cola: order_refunded",
+         "Estado: Reembolsado", "Correo en cola: Aviso de reembolso",
          "order.refund por admin@example.com", "payment.refund por admin@example.com"},
     ]
     sizes = [0] + [len(group) for group in groups]
     bounds = [sum(sizes[:i + 1]) for i in range(len(sizes))]
     assert [set(steps[a:b]) for a, b in zip(bounds, bounds[1:])] == groups, steps
     assert len(steps) == bounds[-1]
+    # The payment's and the licence's status in Spanish, as the timeline names them.
+    assert '<td data-label="Estado">Reembolsado</td>' in html
+    assert '<td data-label="Estado">Reembolsada</td>' in html
+    assert ">refunded<" not in html
 
 
 def test_an_unknown_order_is_not_found(admin):
@@ -419,3 +423,12 @@ def test_a_ten_thousand_order_export_holds_one_batch_at_a_time(app, admin):
     assert size > 9 * small_size
     # Ten times the orders, about the same memory: one batch at a time, never all rows.
     assert peak < 2 * small_peak, (peak, small_peak)
+
+
+@pytest.mark.parametrize("query", ["placed_to=9999-12-31", "placed_from=0001-01-01"])
+def test_a_date_out_of_any_range_is_a_filter_error_not_a_crash(admin, query):
+    page = admin.client.get(f"/admin/pedidos?{query}")
+    export = admin.client.get(f"/admin/pedidos.csv?{query}")
+
+    assert page.status_code == 400 and export.status_code == 400
+    assert "Escribe una fecha de 2000 a 2999." in page.get_data(as_text=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
+import pyotp
+import pytest
 import sqlalchemy as sa
 
 from store.accounts.models import Role, User
@@ -252,16 +255,42 @@ def test_the_account_forms_work_with_csrf_checks_on(csrf_app, shopper_for):
     assert account(csrf_app, pedro).role == Role.SUPPORT and account(csrf_app, pedro).is_disabled
 
 
+def next_code(secret: str) -> str:
+    """The code the app shows in 30 seconds: newer than the one the sign-in used."""
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+
+
+def wrong_code(secret: str) -> str:
+    """Six digits the app shows at no moment the check accepts now."""
+    totp, now = pyotp.TOTP(secret), datetime.now(UTC)
+    valid = {totp.at(now + timedelta(seconds=30 * step)) for step in (-1, 0, 1, 2)}
+    return next(code for code in ("000000", "111111", "222222", "333333", "444444")
+                if code not in valid)
+
+
+def signed_in_admin(app, desk, shopper_for) -> tuple[Shopper, str, list[str], str]:
+    """A browser signed in as an enrolled admin: (browser, secret, recovery codes, the
+    TOTP code the sign-in used)."""
+    secret, codes = desk.enrol(desk.hire("admin@example.com", Role.ADMIN))
+    admin = shopper_for(app)
+    admin.sign_in(email="admin@example.com")
+    used = desk.code(secret)
+    assert admin.enter_code(used).status_code == 302
+    return admin, secret, codes, used
+
+
+def recovery_hashes(app) -> set[str]:
+    with app.app_context():
+        return set(db.session.scalars(sa.select(RecoveryCode.code_hash)))
+
+
 def test_an_admin_gets_ten_new_recovery_codes_once_and_the_old_ones_stop_working(
     app, desk, shopper_for
 ):
-    admin_id = desk.hire("admin@example.com", Role.ADMIN)
-    secret, old_codes = desk.enrol(admin_id)
-    admin = shopper_for(app)
-    admin.sign_in(email="admin@example.com")
-    admin.enter_code(desk.code(secret))
+    admin, secret, old_codes, _ = signed_in_admin(app, desk, shopper_for)
 
-    response = admin.client.post("/admin/mis-codigos-de-recuperacion")
+    response = admin.client.post("/admin/mis-codigos-de-recuperacion",
+                                 data={"codes-code": next_code(secret)})
 
     html = response.get_data(as_text=True)
     new_codes = re.findall(r"<li><code>([0-9A-Z-]+)</code></li>", html)
@@ -273,3 +302,53 @@ def test_an_admin_gets_ten_new_recovery_codes_once_and_the_old_ones_stop_working
     assert again.enter_code(new_codes[0]).status_code == 302
     assert [e.reason for e in events(app, "staff.recovery_codes_regenerated")] == [
         "new recovery codes asked for"]
+
+
+@pytest.mark.parametrize("typed, error", [
+    ("", "Escribe el código."),
+    ("wrong", "Ese código no es correcto."),
+    ("recovery", "Ese código no es correcto."),  # a recovery code will not do
+    ("used", "Ese código ya se usó."),  # the sign-in's code, replayed
+])
+def test_new_recovery_codes_need_a_fresh_code_from_the_app(
+    app, desk, shopper_for, typed, error
+):
+    admin, secret, old_codes, used = signed_in_admin(app, desk, shopper_for)
+    before = recovery_hashes(app)
+    typed = {"recovery": old_codes[0], "used": used, "wrong": wrong_code(secret)}.get(typed, typed)
+
+    response = admin.client.post("/admin/mis-codigos-de-recuperacion",
+                                 data={"codes-code": typed})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert [e for e in errors_in(html) if e.startswith(error)]
+    assert "<li><code>" not in html
+    assert recovery_hashes(app) == before
+    assert events(app, "staff.recovery_codes_regenerated") == []
+    again = shopper_for(app)
+    again.sign_in(email="admin@example.com")
+    assert again.enter_code(old_codes[0]).status_code == 302  # the old codes still work
+
+
+def test_the_code_that_got_new_recovery_codes_cannot_get_them_again(app, desk, shopper_for):
+    admin, secret, _, _ = signed_in_admin(app, desk, shopper_for)
+    code = next_code(secret)
+    first = admin.client.post("/admin/mis-codigos-de-recuperacion", data={"codes-code": code})
+    after_first = recovery_hashes(app)
+
+    replay = admin.client.post("/admin/mis-codigos-de-recuperacion", data={"codes-code": code})
+
+    assert first.status_code == 200 and replay.status_code == 400
+    assert recovery_hashes(app) == after_first
+    assert len(events(app, "staff.recovery_codes_regenerated")) == 1
+
+
+def test_the_user_page_asks_for_a_code_before_new_recovery_codes(app, desk, shopper_for):
+    admin, _, _, _ = signed_in_admin(app, desk, shopper_for)
+
+    html = unescape(admin.page(f"/admin/usuarios/{user_id(app, 'admin@example.com')}"))
+
+    form = re.search(r'<form[^>]*action="/admin/mis-codigos-de-recuperacion".*?</form>',
+                     html, re.S)[0]
+    assert 'name="codes-code"' in form and "Código de la aplicación" in form

@@ -1,4 +1,5 @@
-"""Users section forms: the search (a GET form), a role change and a reason."""
+"""Users section forms: the search (a GET form), a role change, a reason, and the code
+that new recovery codes ask for."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SearchField, SelectField, TextAreaField
+from wtforms import RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from store.accounts.models import ROLE_LABELS, Role
+from store.staff.forms import MAX_CODE_LENGTH
 
 MAX_SEARCH = 254
 MAX_REASON = 500
@@ -61,5 +63,11 @@ class RoleForm(FlaskForm):
     reason = _reason_field()
 
 
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
+class RecoveryCodesForm(FlaskForm):
+    """New recovery codes: a code from the app, so a session alone cannot get them."""
+
+    code = StringField(_l("Code from the app"), filters=[clean_text], description=_l(
+        "Six digits; a new one every 30 seconds."), validators=[
+        InputRequired(_l("Enter the code.")),
+        Length(max=MAX_CODE_LENGTH, message=_l("A code has at most %(max)d characters.")),
+    ])

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
@@ -86,7 +86,8 @@ class Dashboard:
 
 def dashboard(now: datetime | None = None) -> Dashboard:
     """The dashboard for the 30 UTC days up to ``now`` (today included)."""
-    today = (now or utcnow()).astimezone(UTC).date()
+    now = now or utcnow()
+    today = now.astimezone(UTC).date()
     first = today - timedelta(days=DAYS - 1)
     start = datetime.combine(first, time(), UTC)
     plans = _sales_by_plan(start)
@@ -95,7 +96,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
         by_units=sorted(plans, key=lambda p: (-p.units, -p.revenue.minor, p.plan_id))[:TOP],
         by_revenue=sorted(plans, key=lambda p: (-p.revenue.minor, -p.units, p.plan_id))[:TOP],
         low_stock=low_stock(),
-        open_orders=_open_orders(),
+        open_orders=_open_orders(now),
     )
 
 
@@ -127,11 +128,16 @@ def _sales_by_plan(start: datetime) -> list[PlanSales]:
             for plan_id, product, plan, units, revenue in rows]
 
 
-def _open_orders() -> dict[OrderStatus, int]:
-    """How many orders wait for payment and how many need attention (one query)."""
+def _open_orders(now: datetime) -> dict[OrderStatus, int]:
+    """How many orders need attention, and how many still wait for payment at ``now``
+    (one query). An order past its payment window waits for the sweep, not for money."""
+    waiting = and_(Order.status == OrderStatus.PENDING_PAYMENT,
+                   or_(Order.expires_at.is_(None), Order.expires_at > now))
     counts = dict.fromkeys(OPEN, 0)
     rows = db.session.execute(
-        select(Order.status, func.count()).where(Order.status.in_(OPEN)).group_by(Order.status))
+        select(Order.status, func.count())
+        .where(or_(Order.status == OrderStatus.NEEDS_ATTENTION, waiting))
+        .group_by(Order.status))
     for status, n in rows:
         counts[OrderStatus(status)] = n
     return counts

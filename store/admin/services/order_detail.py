@@ -15,19 +15,67 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from store.accounts.models import User
+from store.accounts.services import ACCOUNT_VERIFICATION, PASSWORD_RESET
 from store.audit.models import AuditEvent
 from store.errors import NotFound
 from store.extensions import db
-from store.licensing.models import Licence
+from store.i18n import money_filter
+from store.licensing.alerts import LOW_STOCK_ALERT
+from store.licensing.models import Licence, LicenceStatus
 from store.mail.models import OutboxMessage
+from store.orders.emails import ORDER_DELIVERY, ORDER_REFUNDED, STAFF_ALERT
 from store.orders.messages import STATUS_LABELS
 from store.orders.models import Order, OrderLine, OrderStatus
 from store.orders.services import masked_key
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
 from store.payments.refunds import REFUNDABLE
+from store.payments.services import Confirmation
 
-# What the timeline calls the order's own events (other kinds show as they are).
+# What staff pages call a payment's and a licence's status.
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING: _l("Pending"),
+    PaymentStatus.APPROVED: _l("Approved"),
+    PaymentStatus.DECLINED: _l("Declined"),
+    PaymentStatus.MISMATCH: _l("Other amount or currency"),
+    PaymentStatus.REFUNDED: _l("Refunded in full"),
+}
+
+LICENCE_STATUS_LABELS = {
+    LicenceStatus.ACTIVE: _l("Active"),
+    LicenceStatus.REVOKED: _l("Revoked"),
+    LicenceStatus.EXPIRED: _l("Expired"),
+    LicenceStatus.REFUNDED: _l("Refunded"),
+}
+
+# What the store did with a provider notification (kept as the processed event's outcome).
+OUTCOME_LABELS = {
+    Confirmation.FULFILLED: _l("Paid, keys issued"),
+    Confirmation.DUPLICATE: _l("Already received"),
+    Confirmation.ALREADY_PAID: _l("Payment already confirmed"),
+    Confirmation.DECLINED: _l("Payment declined"),
+    Confirmation.IGNORED: _l("Decline of a settled payment, ignored"),
+    Confirmation.AMOUNT_MISMATCH: _l("Other amount or currency"),
+    Confirmation.OUT_OF_STOCK: _l("Paid, no keys left to issue"),
+    Confirmation.ISSUE_FAILED: _l("Paid, issuing the keys failed"),
+    Confirmation.PAID_TWICE: _l("Paid twice"),
+}
+
+# The emails the store sends (unknown kinds show as they are).
+EMAIL_KIND_LABELS = {
+    ORDER_DELIVERY: _l("Key delivery"),
+    ORDER_REFUNDED: _l("Refund notice"),
+    STAFF_ALERT: _l("Staff alert"),
+    LOW_STOCK_ALERT: _l("Low stock alert"),
+    ACCOUNT_VERIFICATION: _l("Email confirmation"),
+    PASSWORD_RESET: _l("Password reset"),
+}
+
+# What the timeline calls the order's own events (other kinds show as they are). An
+# order that cannot move to needs_attention (it is there already) notes the outcome.
 EVENT_LABELS = {
+    **{outcome.value: OUTCOME_LABELS[outcome] for outcome in (
+        Confirmation.AMOUNT_MISMATCH, Confirmation.OUT_OF_STOCK, Confirmation.ISSUE_FAILED,
+        Confirmation.PAID_TWICE)},
     "placed": _l("Order placed"),
     "payment_started": _l("Payment started"),
     "payment_declined": _l("Payment declined"),
@@ -35,6 +83,11 @@ EVENT_LABELS = {
     **{status.value: _l("Status: %(status)s", status=label)
        for status, label in STATUS_LABELS.items()},
 }
+
+
+def _label(labels: dict, value: str) -> str:
+    """The label of ``value``, or ``value`` itself when it has none (an old or new kind)."""
+    return str(labels.get(value, value))
 
 
 @dataclass(frozen=True)
@@ -50,6 +103,10 @@ class LicenceRow:
     licence: Licence
     masked_key: str
 
+    @property
+    def status_label(self) -> str:
+        return _label(LICENCE_STATUS_LABELS, self.licence.status)
+
 
 @dataclass(frozen=True)
 class OrderDetail:
@@ -58,6 +115,11 @@ class OrderDetail:
     payments: list[Payment]
     licences: list[LicenceRow]
     timeline: list[TimelineEntry]
+
+    @staticmethod
+    def payment_status(payment: Payment) -> str:
+        """What staff pages call the status of ``payment``."""
+        return _label(PAYMENT_STATUS_LABELS, payment.status)
 
     @property
     def settled(self) -> bool:
@@ -106,7 +168,7 @@ def order_detail(number: str) -> OrderDetail:
 
 def _timeline(order: Order, payments: list[Payment], licence_ids: list[int]) -> list[TimelineEntry]:
     entries = [
-        TimelineEntry(event.created_at, "order", str(EVENT_LABELS.get(event.kind, event.kind)),
+        TimelineEntry(event.created_at, "order", _label(EVENT_LABELS, event.kind),
                       event.note)
         for event in order.events
     ]
@@ -122,7 +184,7 @@ def _payment_entries(payments: list[Payment]) -> list[TimelineEntry]:
         entries.append(TimelineEntry(
             payment.created_at, "payment",
             str(_l("Payment recorded at %(provider)s", provider=payment.provider)),
-            f"{payment.amount} · {payment.reference}"))
+            f"{money_filter(payment.amount)} · {payment.reference}"))
         if payment.refunded_at is not None:
             entries.append(TimelineEntry(
                 payment.refunded_at, "payment",
@@ -138,7 +200,8 @@ def _payment_entries(payments: list[Payment]) -> list[TimelineEntry]:
     entries += [
         TimelineEntry(event.received_at, "provider",
                       str(_l("Notification from %(provider)s: %(outcome)s",
-                             provider=event.provider, outcome=event.outcome)),
+                             provider=event.provider,
+                             outcome=_label(OUTCOME_LABELS, event.outcome))),
                       event.event_id)
         for event in notifications
     ]
@@ -151,13 +214,14 @@ def _email_entries(order: Order) -> list[TimelineEntry]:
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
         .order_by(OutboxMessage.id))
     for message in messages:
+        kind = _label(EMAIL_KIND_LABELS, message.kind)
         entries.append(TimelineEntry(
             message.created_at, "email",
-            str(_l("Email queued: %(kind)s", kind=message.kind)), message.recipient))
+            str(_l("Email queued: %(kind)s", kind=kind)), message.recipient))
         if message.sent_at is not None:
             entries.append(TimelineEntry(
                 message.sent_at, "email",
-                str(_l("Email sent: %(kind)s", kind=message.kind)), message.recipient))
+                str(_l("Email sent: %(kind)s", kind=kind)), message.recipient))
     return entries
 
 

@@ -35,7 +35,7 @@ ACTIONS: dict[str, tuple[Callable, object]] = {
     "retry": (retry_fulfilment, _l("Licences issued and the delivery email queued.")),
     "resolve": (resolve, _l("Order marked resolved.")),
     "refund": (refund_order, _l(
-        "Order refunded: its licences were revoked and the customer was emailed.")),
+        "Order refunded: its licences were revoked and an email to the customer is on its way.")),
 }
 
 

@@ -20,13 +20,14 @@ from store.accounts.management import (
 )
 from store.accounts.models import Role
 from store.admin import bp
-from store.admin.forms.users import ConfirmForm, ReasonForm, RoleForm, UserSearchForm
+from store.admin.forms.users import ReasonForm, RecoveryCodesForm, RoleForm, UserSearchForm
 from store.audit.models import Actor
 from store.audit.services import AuditFilter, readable, search_events
 from store.errors import StoreError
 from store.staff.services import (
     STAFF_ROLES,
     NotEnrolled,
+    WrongCode,
     is_enrolled,
     regenerate_recovery_codes,
     reset_second_factor,
@@ -57,7 +58,7 @@ def _user_page(user_id: int, status: int = 200, **forms):
     forms.setdefault("role_form", RoleForm(prefix="role", role=user.role.value))
     forms.setdefault("status_form", ReasonForm(prefix="status"))
     forms.setdefault("factor_form", ReasonForm(prefix="factor"))
-    forms.setdefault("codes_form", ConfirmForm(prefix="codes"))
+    forms.setdefault("codes_form", RecoveryCodesForm(prefix="codes"))
     events = search_events(AuditFilter(subject_type=user.__tablename__, subject_id=user.id),
                            per_page=RECENT_EVENTS)
     return make_response(render_template(
@@ -132,12 +133,16 @@ def reset_user_second_factor(user_id: int):
 
 @bp.post("/mis-codigos-de-recuperacion")
 def new_recovery_codes():
-    """Ten new recovery codes for the admin signed in, shown once (never stored: no-store)."""
-    form = ConfirmForm(prefix="codes")
+    """Ten new recovery codes for the admin signed in, shown once (never stored: no-store),
+    for a current code from the app."""
+    form = RecoveryCodesForm(prefix="codes")
     if not form.validate_on_submit():
-        return redirect(url_for("admin.user", user_id=current_user.id))
+        return _user_page(current_user.id, 400, codes_form=form)
     try:
-        codes = regenerate_recovery_codes(current_user.id)
+        codes = regenerate_recovery_codes(current_user.id, form.code.data)
     except NotEnrolled as error:
         return _refused(current_user.id, error)
+    except WrongCode as error:
+        form.code.errors.append(str(error.title))
+        return _user_page(current_user.id, 400, codes_form=form)
     return render_template("admin/recovery_codes.html", codes=codes)
