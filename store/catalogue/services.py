@@ -22,6 +22,7 @@ from store.catalogue.pricing import DAYS_PER_YEAR, price_per_year, saving
 from store.errors import NotFound
 from store.extensions import db
 from store.money import Money
+from store.pagination import Paginated
 
 MAX_QUERY_LENGTH = 100
 MAX_QUERY_WORDS = 8
@@ -89,23 +90,11 @@ class ProductDetail(ProductView):
 
 
 @dataclass(frozen=True)
-class ProductPage:
+class ProductPage(Paginated):
     items: list[ProductView]
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _on_sale() -> Select:

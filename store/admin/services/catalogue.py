@@ -38,6 +38,7 @@ from store.catalogue.services import MAX_QUERY_WORDS
 from store.errors import InvalidInput, NotFound
 from store.extensions import db
 from store.licensing.models import PoolKey, PoolKeyState
+from store.pagination import Paginated
 from store.unit_of_work import use_case
 
 PER_PAGE = 20
@@ -62,23 +63,11 @@ class Status(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class AdminProductPage:
+class AdminProductPage(Paginated):
     items: list[Product]
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def find_products(query: str = "", status: str = "", *, page: int = 1,
@@ -163,12 +152,17 @@ def update_product(actor: Actor, product_id: int, data: ProductData, *, slug: st
 def set_product_active(actor: Actor, product_id: int, active: bool) -> None:
     """Put a product on sale or take it off (its plans keep their own flags)."""
     with use_case() as uow:
-        product = get_product(product_id)
-        before = values_of(product, "is_active")
-        product.is_active = active
-        record_change(actor=actor, action="product.activate" if active else "product.deactivate",
-                      subject=product, before=before, after=values_of(product, "is_active"))
+        _switch(actor, get_product(product_id), active)
         uow.commit()
+
+
+def _switch(actor: Actor, row: Product | Plan, active: bool) -> None:
+    """Put ``row`` on sale or take it off, audited as "<table>.activate" or ".deactivate"."""
+    before = values_of(row, "is_active")
+    row.is_active = active
+    verb = "activate" if active else "deactivate"
+    record_change(actor=actor, action=f"{row.__tablename__}.{verb}", subject=row,
+                  before=before, after=values_of(row, "is_active"))
 
 
 def _recommend(actor: Actor, plan: Plan) -> None:
@@ -245,9 +239,6 @@ def set_plan_active(actor: Actor, plan_id: int, active: bool) -> int:
     """Put a plan on sale or take it off. Returns its product's id. Raises NotFound."""
     with use_case() as uow:
         plan = get_plan(plan_id)
-        before = values_of(plan, "is_active")
-        plan.is_active = active
-        record_change(actor=actor, action="plan.activate" if active else "plan.deactivate",
-                      subject=plan, before=before, after=values_of(plan, "is_active"))
+        _switch(actor, plan, active)
         uow.commit()
         return plan.product_id

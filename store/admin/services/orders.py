@@ -18,9 +18,10 @@ from sqlalchemy import case, exists, func, select
 
 from store.errors import NotFound
 from store.extensions import db
-from store.orders.models import Order, OrderLine, OrderStatus
-from store.payments.models import Payment, PaymentStatus
 from store.money import Money
+from store.orders.models import Order, OrderLine, OrderStatus
+from store.pagination import Paginated
+from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers, method_label
 
 EXPORT_BATCH = 500
@@ -84,23 +85,11 @@ class OrderRow:
 
 
 @dataclass(frozen=True)
-class OrderListPage:
+class OrderListPage(Paginated):
     rows: list[OrderRow]
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def list_orders(filters: OrderFilter, *, page: int = 1, per_page: int = 50) -> OrderListPage:

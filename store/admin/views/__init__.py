@@ -24,6 +24,12 @@ def admin_with_second_factor() -> bool:
             and second_factor_verified(current_user.get_id()))
 
 
+def page_number() -> int:
+    """The ``page`` query argument: a plain number of a few digits, else 1."""
+    page = request.args.get("page", "1")
+    return int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1
+
+
 @bp.url_value_preprocessor
 def _room_for_uploads(endpoint: str | None, values: dict | None) -> None:
     # URL value preprocessors run before every before_request function, including the

@@ -6,14 +6,10 @@ from flask import make_response, render_template, request
 
 from store.admin import bp
 from store.admin.forms.audit_log import AuditFilterForm
+from store.admin.views import page_number
 from store.audit.services import AuditFilter, readable, search_events
 
 FILTERS = ("actor", "action", "subject_type", "subject_id", "since", "until")
-
-
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and len(page) < 6 else 1
 
 
 @bp.get("/auditoria")
@@ -25,7 +21,7 @@ def audit_log():
         subject_type=form.subject_type.data or "", subject_id=form.subject_id.data,
         since=form.since.data, until=form.until.data,
     ) if valid else AuditFilter()
-    results = search_events(wanted, page=_page_number() if valid else 1)
+    results = search_events(wanted, page=page_number() if valid else 1)
     args = {name: request.args[name] for name in FILTERS if valid and request.args.get(name)}
     return make_response(render_template(
         "admin/audit_log.html", form=form, results=results, args=args, readable=readable),

@@ -21,6 +21,7 @@ from store.accounts.management import (
 from store.accounts.models import Role
 from store.admin import bp
 from store.admin.forms.users import ReasonForm, RecoveryCodesForm, RoleForm, UserSearchForm
+from store.admin.views import page_number
 from store.audit.models import Actor
 from store.audit.services import AuditFilter, readable, search_events
 from store.errors import StoreError
@@ -36,17 +37,12 @@ from store.staff.services import (
 RECENT_EVENTS = 10
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and len(page) < 6 else 1
-
-
 @bp.get("/usuarios")
 def users():
     form = UserSearchForm(request.args)
     valid = form.validate()
     results = find_users(search=form.q.data or "", role=form.role.data,
-                         page=_page_number()) if valid else find_users(page=1)
+                         page=page_number()) if valid else find_users(page=1)
     args = {"q": form.q.data or "", "role": request.args.get("role", "")} if valid else {}
     return make_response(render_template("admin/users.html", form=form, results=results,
                                          args={k: v for k, v in args.items() if v}),
