@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -117,6 +118,41 @@ def expire_orders_command() -> None:
     from store.orders.services import expire_orders
 
     click.echo(_("Expired orders: %(n)d", n=expire_orders()))
+
+
+class Duration(click.ParamType):
+    """A duration written as a whole number and a unit: "30s", "15m", "2h" or "1d"."""
+
+    name = "duration"
+    UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+    def convert(self, value, param, ctx) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        number, unit = text[:-1], text[-1:]
+        if unit not in self.UNITS or not number.isascii() or not number.isdigit() \
+                or len(number) > 6:
+            self.fail(_("%(value)s is not a duration: write a number and a unit, like 30s, "
+                        "15m, 2h or 1d.", value=repr(value)), param, ctx)
+        return timedelta(**{self.UNITS[unit]: int(number)})
+
+
+@store_cli.command("reconcile-payments")
+@click.option("--older-than", "older_than", type=Duration(), default="15m", show_default=True,
+              help="Ask only about payments pending at least this long (30s, 15m, 2h, 1d).")
+def reconcile_payments_command(older_than: timedelta) -> None:
+    """Ask each provider about payments still pending and confirm or fail them."""
+    from store.payments.checking import reconcile_payments
+
+    report = reconcile_payments(older_than)
+    click.echo(_("Payments asked about: %(asked)d; settled: %(settled)d; still pending: "
+                 "%(pending)d; provider errors: %(failed)d.", asked=report.asked,
+                 settled=report.settled, pending=report.pending, failed=report.failed))
+    if report.failed:
+        raise click.ClickException(
+            _("%(n)d payments could not be checked; the next run asks again.", n=report.failed)
+        )
 
 
 @store_cli.command("low-stock-alert")

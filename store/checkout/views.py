@@ -21,10 +21,11 @@ from store.checkout.services import (
 )
 from store.licensing.services import OutOfStock
 from store.orders.caps import HoldingLimitReached
+from store.money import Money
 from store.orders.models import Order
 from store.orders.services import find_order_by_checkout_token
 from store.payments.gateway import PaymentProviderError
-from store.payments.registry import provider_choices
+from store.payments.forms import priced_choices
 from store.ratelimit import client_address, limited, note_pool_keys_held, pool_keys_held, visitor
 from store.visitor import (
     checkout_token,
@@ -35,9 +36,9 @@ from store.visitor import (
 )
 
 
-def _form() -> CheckoutForm:
+def _form(total: Money) -> CheckoutForm:
     form = CheckoutForm()
-    form.payment_method.choices = provider_choices()
+    form.payment_method.choices = priced_choices(total)
     if not form.is_submitted():
         form.payment_method.data = form.payment_method.choices[0][0]
         form.checkout_token.data = checkout_token()
@@ -61,7 +62,7 @@ def start():
     if not view.lines:
         flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
-    form = _form()
+    form = _form(view.total)
     if form.validate_on_submit():
         return _place(form)
     status = 400 if form.is_submitted() else 200

@@ -5,9 +5,10 @@ notification for the right amount moves the order to paid, issues its licences a
 the delivery email, all in one transaction. Anything that stops fulfilment after money
 arrived leaves the order in ``needs_attention`` with staff alerted, never silent.
 
-Use cases: ``pay_order`` (pay an unpaid order again) and ``confirm_payment``. For
-checkout: ``new_payment``, a step inside its transaction, and ``hand_over``, the provider
-call after its commit.
+Use cases: ``pay_order`` (pay an unpaid order again), ``confirm_payment`` (a notification)
+and ``confirm_event`` (an answer the store asked for, see store/payments/checking.py). For
+checkout: ``quote`` (what a provider charges), ``new_payment``, a step inside its
+transaction, and ``hand_over``, the provider call after its commit.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Confirmation(enum.StrEnum):
     PAID_TWICE = "paid_twice"  # money for an order another payment already paid
 
 
-def _charge(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
+def quote(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
     """What ``provider`` charges for ``total``, and the exchange rate used (None when none).
 
     A provider that settles in another currency charges ``total`` converted at the newest
@@ -101,7 +102,7 @@ def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Pa
         .order_by(Payment.id.desc())
     )
     if payment is None:
-        charge, rate = _charge(order.total, provider)
+        charge, rate = quote(order.total, provider)
         payment = Payment(
             order_id=order.id, provider=provider.name, reference=secrets.token_urlsafe(18),
             amount_minor=charge.minor, currency=charge.currency,
@@ -129,7 +130,10 @@ def hand_over(payment_id: int) -> str:
         reference=payment.reference, order_number=order.number, amount=payment.amount,
         order_amount=payment.order_amount,
         description=str(_l("Order %(number)s", number=order.number)), email=order.email,
-        return_url=order_page, cancel_url=order_page,
+        # Coming back asks the provider what became of the payment (payments.come_back).
+        return_url=public_url("payments.come_back", number=order.number,
+                              provider=provider.name),
+        cancel_url=order_page,
         notify_url=public_url("payments.notify", provider=provider.name),
     )
     known_reference = payment.provider_reference
@@ -190,13 +194,24 @@ def confirm_payment(
     """
     provider = get_provider(provider_name)
     event = provider.verify_notification(body, headers)
-    raw = body.decode("utf-8", "replace")[:MAX_RAW_NOTIFICATION]
+    return confirm_event(
+        provider.name, event, body.decode("utf-8", "replace")[:MAX_RAW_NOTIFICATION]
+    )
+
+
+def confirm_event(provider_name: str, event: PaymentEvent, raw: str) -> Confirmation:
+    """Act once on a verified event of ``provider_name``; ``raw`` is kept for disputes.
+
+    The one confirmation path: notifications, the buyer's return and reconciling all end
+    here, so an event acts once by its id whichever way it arrives first. Raises NotFound
+    (unknown payment), changing nothing. One use case.
+    """
     try:
         with use_case() as uow:
-            outcome = _act_once(provider.name, event, raw)
+            outcome = _act_once(provider_name, event, raw)
             uow.commit()
     except IntegrityError:
-        if _already_processed(provider.name, event.event_id):
+        if _already_processed(provider_name, event.event_id):
             return Confirmation.DUPLICATE  # the same event committed first elsewhere
         raise  # anything else is a real failure: the provider will send it again
     return outcome

@@ -1,11 +1,14 @@
-"""Paying a pending order again, provider notifications (a JSON API), and the sandbox's
-test gateway page."""
+"""Paying a pending order again, coming back from a provider, provider notifications (a
+JSON API), and the sandbox's test gateway page."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,16 +17,19 @@ from store.extensions import csrf, db
 from store.forms import first_error
 from store.licensing.services import OutOfStock
 from store.orders.caps import HoldingLimitReached, pool_keys_of
-from store.orders.models import OrderStatus
+from store.orders.models import Order, OrderStatus
 from store.orders.services import find_own_order, owner_of
 from store.orders.states import shown_status
 from store.payments import bp
-from store.payments.forms import SandboxDecisionForm, pay_again_form
+from store.payments.checking import PaymentCheck, check_payment
+from store.payments.forms import CheckPaymentForm, SandboxDecisionForm, pay_again_form
 from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
-from store.payments.registry import enabled_providers
+from store.payments.registry import enabled_providers, method_label
 from store.payments.services import OrderNotPayable, confirm_payment, pay_order
-from store.ratelimit import client_address, limited, note_pool_keys_held, pool_keys_held
+from store.ratelimit import (
+    client_address, limited, note_pool_keys_held, pool_keys_held, visitor,
+)
 from store.visitor import remembered_orders
 
 
@@ -52,6 +58,59 @@ def pay_again(number: str):
     if reopening:  # its keys are held again, from this address
         note_pool_keys_held(address, pool_keys_of(order), window)
     return redirect(pay_at)
+
+
+# Orders whose buyer came back from a provider that had no answer yet: {number: provider}.
+CONFIRMING = "confirming_payments"
+MAX_CONFIRMING = 20
+
+
+def _confirming() -> dict[str, str]:
+    value = session.get(CONFIRMING)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _remember_confirming(number: str, provider: str | None) -> None:
+    confirming = _confirming()
+    confirming.pop(number, None)
+    if provider is not None:
+        confirming[number] = provider
+    session[CONFIRMING] = dict(list(confirming.items())[-MAX_CONFIRMING:])
+
+
+def confirming_payment(order: Order) -> str | None:
+    """For the order page: the provider this session's buyer came back from while it had
+    no answer yet, as long as the order still waits for payment (else None)."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return None
+    return _confirming().get(order.number)
+
+
+@bp.route("/pedido/<number>/volver/<provider>", methods=["GET", "POST"])
+@limited("STORE_LIMIT_CHECKOUT_PER_VISITOR", per=visitor, scope="payment-check")
+def come_back(number: str, provider: str):
+    """The buyer is back from ``provider`` (GET: the return address given to it), or asks
+    again with the order page's "Check the payment" button (POST): complete the payment
+    there, act on the answer once, and show the order page.
+
+    The one GET that writes, on purpose: it is the confirmation step, idempotent (an
+    answer acts once by its event id) and open only to the order's buyer.
+    """
+    order = find_own_order(number, remembered_orders(), owner_of(current_user))
+    order_page = url_for("orders.show", number=order.number)
+    if request.method == "POST" and not CheckPaymentForm().validate_on_submit():
+        flash(_("The form expired. Check the payment again."), "error")
+        return redirect(order_page)
+    try:
+        checked = check_payment(order.id, provider)
+    except PaymentProviderError:
+        _remember_confirming(order.number, provider)
+        flash(_("We could not check your payment with %(method)s right now. Try again in a "
+                "few minutes; if you did not pay, you can pay below.",
+                method=method_label(provider)), "error")
+        return redirect(order_page)
+    _remember_confirming(order.number, provider if checked == PaymentCheck.PENDING else None)
+    return redirect(order_page)
 
 
 def _provider_and_address() -> str:

@@ -62,6 +62,14 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/pedido/<number>/pagar", "POST"): (
         {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},
     ),
+    # Coming back from a provider, and the order page's "Check the payment" button: the
+    # buyer's session asks the provider and goes to the order page; others learn nothing.
+    ("/pedido/<number>/volver/<provider>", "GET"): (
+        {}, {"anonymous": 404, "buyer": 302, "other": 404},
+    ),
+    ("/pedido/<number>/volver/<provider>", "POST"): (
+        {}, {"anonymous": 404, "buyer": 302, "other": 404},
+    ),
     ("/pedido/<number>/claves.txt", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
     ("/carrito/desde-pedido/<number>", "POST"): (
         {}, {"anonymous": 404, "buyer": 302, "other": 404},

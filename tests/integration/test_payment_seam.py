@@ -247,13 +247,15 @@ def test_paying_again_with_another_provider_starts_a_payment_there(app, till, co
         redirect_to = pay_order(order_id, "dollars", payment_window=WINDOW)
         request = enabled_providers()["dollars"].requests[0]
         payment = db.session.scalar(sa.select(Payment).where(Payment.provider == "dollars"))
+        number = db.session.get(Order, order_id).number
 
     assert redirect_to == "https://pay.example/checkout/1"
     assert payment.provider_reference == "pi_1" and payment.amount == Money(5000, "CUP")
     assert request.notify_url == "http://127.0.0.1:5000/api/pagos/notificacion/dollars"
-    assert request.return_url == request.cancel_url
-    assert request.return_url.startswith("http://127.0.0.1:5000/pedido/A-")
-    assert "?t=" not in request.return_url  # the buyer's session opens it, not a token
+    # Coming back asks the provider; giving up goes straight to the order page. The
+    # buyer's session opens both, never a token in the address.
+    assert request.return_url == f"http://127.0.0.1:5000/pedido/{number}/volver/dollars"
+    assert request.cancel_url == f"http://127.0.0.1:5000/pedido/{number}/"
     assert count(Payment) == 2
 
 
