@@ -120,32 +120,34 @@ def expire_orders_command() -> None:
     click.echo(_("Expired orders: %(n)d", n=expire_orders()))
 
 
-class Duration(click.ParamType):
-    """A duration written as a whole number and a unit: "30s", "15m", "2h" or "1d"."""
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
-    name = "duration"
-    UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
-    def convert(self, value, param, ctx) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        text = str(value).strip().lower()
-        number, unit = text[:-1], text[-1:]
-        if unit not in self.UNITS or not number.isascii() or not number.isdigit() \
-                or len(number) > 6:
-            self.fail(_("%(value)s is not a duration: write a number and a unit, like 30s, "
-                        "15m, 2h or 1d.", value=repr(value)), param, ctx)
-        return timedelta(**{self.UNITS[unit]: int(number)})
+def parse_duration(text: str) -> timedelta:
+    """A duration written as a whole number and a unit: "30s", "15m", "2h" or "1d".
+
+    Raises click.BadParameter, in the store's language (so call it inside the command,
+    where the app context is).
+    """
+    cleaned = text.strip().lower()
+    number, unit = cleaned[:-1], cleaned[-1:]
+    if unit not in DURATION_UNITS or not number.isascii() or not number.isdigit() \
+            or len(number) > 6:
+        raise click.BadParameter(
+            _("%(value)s is not a duration: write a number and a unit, like 30s, 15m, 2h "
+              "or 1d.", value=repr(text)), param_hint="'--older-than'",
+        )
+    return timedelta(**{DURATION_UNITS[unit]: int(number)})
 
 
 @store_cli.command("reconcile-payments")
-@click.option("--older-than", "older_than", type=Duration(), default="15m", show_default=True,
+@click.option("--older-than", "older_than", default="15m", show_default=True,
               help="Ask only about payments pending at least this long (30s, 15m, 2h, 1d).")
-def reconcile_payments_command(older_than: timedelta) -> None:
+def reconcile_payments_command(older_than: str) -> None:
     """Ask each provider about payments still pending and confirm or fail them."""
     from store.payments.checking import reconcile_payments
 
-    report = reconcile_payments(older_than)
+    report = reconcile_payments(parse_duration(older_than))
     click.echo(_("Payments asked about: %(asked)d; settled: %(settled)d; still pending: "
                  "%(pending)d; provider errors: %(failed)d.", asked=report.asked,
                  settled=report.settled, pending=report.pending, failed=report.failed))

@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     pay-again form and every page the names of the accepted methods (the areas below show
     them without importing payments)."""
     from store.payments import models, registry, views  # noqa: F401 - views attach the routes
-    from store.payments.forms import CheckPaymentForm, pay_again_form
+    from store.payments.forms import pay_again_form
     from store.payments.services import payment_method_of
 
     registry.init_app(app)
@@ -21,4 +21,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["payment_methods"] = registry.method_names
     app.jinja_env.globals["payment_method_of"] = payment_method_of
     app.jinja_env.globals["confirming_payment"] = views.confirming_payment
-    app.jinja_env.globals["check_payment_form"] = CheckPaymentForm

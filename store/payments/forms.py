@@ -1,4 +1,5 @@
-"""Payment forms: paying a pending order again, checking a payment, the sandbox's buttons."""
+"""Payment forms: paying a pending order again (with what each method charges), and the
+sandbox gateway's buttons."""
 
 from __future__ import annotations
 
@@ -49,7 +50,3 @@ def priced_choices(total: Money) -> list[tuple[str, str]]:
         choices.append((name, _l("%(method)s: %(amount)s", method=provider.label,
                                  amount=money_filter(charge))))
     return choices
-
-
-class CheckPaymentForm(FlaskForm):
-    """The order page's "Check the payment" button: only its CSRF token."""

@@ -22,7 +22,7 @@ from store.orders.services import find_own_order, owner_of
 from store.orders.states import shown_status
 from store.payments import bp
 from store.payments.checking import PaymentCheck, check_payment
-from store.payments.forms import CheckPaymentForm, SandboxDecisionForm, pay_again_form
+from store.payments.forms import SandboxDecisionForm, pay_again_form
 from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers, method_label
@@ -94,13 +94,11 @@ def come_back(number: str, provider: str):
     there, act on the answer once, and show the order page.
 
     The one GET that writes, on purpose: it is the confirmation step, idempotent (an
-    answer acts once by its event id) and open only to the order's buyer.
+    answer acts once by its event id) and open only to the order's buyer. The POST is
+    checked for its CSRF token like every form (CSRFProtect).
     """
     order = find_own_order(number, remembered_orders(), owner_of(current_user))
     order_page = url_for("orders.show", number=order.number)
-    if request.method == "POST" and not CheckPaymentForm().validate_on_submit():
-        flash(_("The form expired. Check the payment again."), "error")
-        return redirect(order_page)
     try:
         checked = check_payment(order.id, provider)
     except PaymentProviderError:
