@@ -138,6 +138,7 @@ def test_a_provider_failing_on_return_shows_a_spanish_message_and_the_order_stay
     ]
     assert CHECK_BUTTON in page
     assert "Pagar 50.00 CUP ahora" in page
+    assert "Tarjeta internacional (Scripted): 0.42 USD" in page  # each method's charge
     assert _order(app, number) == (OrderStatus.PENDING_PAYMENT, [PaymentStatus.PENDING], 0)
 
 
