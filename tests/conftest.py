@@ -27,6 +27,7 @@ from store.money import Money
 from store.payments.models import Payment
 from store.payments.registry import enabled_providers
 from store.payments.services import Confirmation, confirm_payment
+from tests.fakes.enzona_server import FakeEnZona
 
 PG_URL = os.environ.get("STORE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("STORE_REQUIRE_PG") == "1"
@@ -459,26 +460,28 @@ class Till:
         self.app = app
 
     def place(self, cart: dict, token: str = "token-0000000000000001", locale: str = "es",
-              buyer: Buyer | None = None) -> PlacedOrder:
-        """The checkout use case as the page calls it, paying on the sandbox.
+              buyer: Buyer | None = None, provider: str = "sandbox") -> PlacedOrder:
+        """The checkout use case as the page calls it, paying on the sandbox (or ``provider``).
 
         Call it inside an app context to use the order it returns.
         """
         return check_out(cart=cart, buyer=buyer or self.BUYER, checkout_token=token,
-                         locale=locale, payment_window=self.WINDOW, provider_name="sandbox")
+                         locale=locale, payment_window=self.WINDOW, provider_name=provider)
 
     def check_out(self, cart: dict, token: str = "token-0000000000000001",
-                  locale: str = "es") -> tuple[int, str]:
-        """Place an order and start its sandbox payment; return (order id, payment reference)."""
+                  locale: str = "es", provider: str = "sandbox") -> tuple[int, str]:
+        """Place an order and start its payment (sandbox unless ``provider`` says otherwise);
+        return (order id, payment reference)."""
         with self.app.app_context():
-            placed = self.place(cart, token, locale)
+            placed = self.place(cart, token, locale, provider=provider)
             reference = db.session.scalar(
                 sa.select(Payment.reference).where(Payment.order_id == placed.order.id)
                 .order_by(Payment.id.desc())
             )
             return placed.order.id, reference
 
-    def check_out_generated(self, quantity: int = 1, locale: str = "es") -> tuple[int, str]:
+    def check_out_generated(self, quantity: int = 1, locale: str = "es",
+                            provider: str = "sandbox") -> tuple[int, str]:
         """Checkout of ``quantity`` licences of a new 50.00 CUP generated plan."""
         from tests.factories import make_plan, make_product
 
@@ -486,7 +489,8 @@ class Till:
             plan = make_plan(make_product(plans=[]), price_minor=5000)
             db.session.commit()
             cart = {str(plan.id): {"q": quantity, "p": 5000}}
-        return self.check_out(cart, token=f"token-generated-{plan.id:06d}", locale=locale)
+        return self.check_out(cart, token=f"token-generated-{plan.id:06d}", locale=locale,
+                              provider=provider)
 
     def notify(self, reference: str, *, event: str = "evt-1", outcome: str = "approved",
                amount: Money | None = None, tamper=None) -> Confirmation:
@@ -525,6 +529,13 @@ class Till:
 @pytest.fixture
 def till(app) -> Till:
     return Till(app)
+
+
+@pytest.fixture
+def fake_enzona() -> Iterator[FakeEnZona]:
+    """A local EnZona the real client talks to (tests/fakes/enzona_server.py)."""
+    with FakeEnZona() as fake:
+        yield fake
 
 
 @pytest.fixture

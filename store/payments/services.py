@@ -190,13 +190,21 @@ def confirm_payment(
     """
     provider = get_provider(provider_name)
     event = provider.verify_notification(body, headers)
-    raw = body.decode("utf-8", "replace")[:MAX_RAW_NOTIFICATION]
+    return confirm_event(provider.name, event, body.decode("utf-8", "replace"))
+
+
+def confirm_event(provider_name: str, event: PaymentEvent, raw: str = "") -> Confirmation:
+    """Act once on an event a provider stated (a verified notification, or what it answered
+    when asked); return what happened.
+
+    Raises NotFound (unknown payment), changing nothing. One use case, as confirm_payment.
+    """
     try:
         with use_case() as uow:
-            outcome = _act_once(provider.name, event, raw)
+            outcome = _act_once(provider_name, event, raw[:MAX_RAW_NOTIFICATION])
             uow.commit()
     except IntegrityError:
-        if _already_processed(provider.name, event.event_id):
+        if _already_processed(provider_name, event.event_id):
             return Confirmation.DUPLICATE  # the same event committed first elsewhere
         raise  # anything else is a real failure: the provider will send it again
     return outcome
