@@ -76,6 +76,7 @@ class FakeEnZona:
         self.slow_seconds = slow_seconds
         self._faults: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._busy = 0  # requests being answered
 
     def __enter__(self) -> FakeEnZona:
         self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
@@ -110,12 +111,28 @@ class FakeEnZona:
         late, after acting), "500", "malformed" (not JSON) or "401"."""
         self._faults.setdefault(route, []).extend(kinds)
 
+    def wait_until_idle(self, seconds: float = 5.0) -> None:
+        """Wait for the answers still on their way (a "timeout" answers late)."""
+        deadline = time.monotonic() + seconds
+        while self._busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not self._busy, "the fake EnZona is still answering"
+
     def calls(self, route: str) -> int:
         return sum(1 for name, _method in self.received if name == route)
 
     # The server.
 
     def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self._busy += 1
+        try:
+            return self._answer(request)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _answer(self, request: Request) -> Response:
         with self._lock:
             route, match = self._route(request)
             self.received.append((route, request.method))
