@@ -458,3 +458,28 @@ def test_a_refund_enzona_refuses_changes_nothing(app, placed, fake_enzona):
 
     assert fake_enzona.calls("refund") == 1  # money is never asked back twice
     assert order_status(app, order_id) == OrderStatus.FULFILLED
+
+
+def test_a_buyer_whose_enzona_payment_could_not_start_reads_why_in_spanish_and_can_retry(
+    app, shopper, fake_enzona
+):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), price_minor=5000)
+        db.session.commit()
+        plan_id = plan.id
+    shopper.add(plan_id)
+    fake_enzona.fail("create", "500")
+
+    response = shopper.check_out(payment_method="enzona")
+
+    order_page = response.headers["Location"]
+    html = shopper.page(order_page)
+    assert "EnZona no respondió. Tu pedido está guardado" in html
+    with app.app_context():
+        number = db.session.scalar(sa.select(Order.number))
+    assert f'action="/pedido/{number}/pagar"' in html
+
+    again = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "enzona"})
+
+    (transaction_uuid,) = fake_enzona.payments
+    assert again.headers["Location"] == f"https://www.enzona.net/checkout/{transaction_uuid}"
