@@ -127,13 +127,16 @@ def order_status(app, order_id: int) -> OrderStatus:
         return db.session.get(Order, order_id).status
 
 
-def test_settings_build_an_enzona_client_aimed_at_the_configured_api(make_app, fake_enzona):
+def test_the_settings_aim_the_enzona_client_at_the_configured_api(
+    make_app, fake_enzona, till_for
+):
     app = make_app(**enzona_settings(fake_enzona), STORE_ENZONA_TIMEOUT="7")
-    with app.app_context():
-        client = enabled_providers()["enzona"].client
-    assert client.token_url == fake_enzona.server.url_for("/token")
-    assert client._http.timeout.read == 7
-    assert str(client._http.base_url) == fake_enzona.api_base + "/"
+
+    till_for(app).check_out_generated(provider="enzona")
+
+    assert fake_enzona.received == [("token", "POST"), ("create", "POST")]
+    assert len(fake_enzona.payments) == 1
+    assert fake_enzona.problems == []
 
 
 @pytest.mark.parametrize("missing", ["STORE_ENZONA_CONSUMER_KEY", "STORE_ENZONA_CONSUMER_SECRET"])

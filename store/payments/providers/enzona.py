@@ -7,7 +7,9 @@ confirmation path compares that amount and currency with the order. EnZona sends
 notifications to this store, so ``verify_notification`` refuses everything; a payment is
 confirmed on the payer's return, or by reconciling (``query_payment``).
 
-Status codes, as EnZona's merchant documentation lists them; one table below maps them.
+EnZona states a payment's status as a number (status_code, with status_denom in words).
+``OUTCOMES`` below is the one place that reads them; check it against the merchant
+documentation EnZona gives with the store's API access.
 """
 
 from __future__ import annotations
