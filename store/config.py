@@ -53,6 +53,13 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
     "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
     "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),
+    # EnZona (store/payments/providers/enzona.py): OAuth2 client credentials, seconds per call.
+    "STORE_ENZONA_API_BASE": (
+        "STORE_ENZONA_API_BASE", str, "https://api.enzona.net/payment/v1.0.0",
+    ),
+    "STORE_ENZONA_CONSUMER_KEY": ("STORE_ENZONA_CONSUMER_KEY", str, None),
+    "STORE_ENZONA_CONSUMER_SECRET": ("STORE_ENZONA_CONSUMER_SECRET", str, None),
+    "STORE_ENZONA_TIMEOUT": ("STORE_ENZONA_TIMEOUT", int, 10),
     # CUP per unit of each currency a provider settles in: "USD:120.00,EUR:130.50".
     "STORE_EXCHANGE_RATES": ("STORE_EXCHANGE_RATES", dict, {}),
     # Public address of the store, for every link that leaves it (store/urls.py).
@@ -302,6 +309,30 @@ def _check_rate_limits(config: dict[str, Any], production: bool) -> None:
         }
 
 
+def _check_enzona(config: dict[str, Any], production: bool) -> None:
+    """When EnZona is enabled: its credentials, and an https:// API address in production."""
+    if "enzona" not in config["STORE_PAYMENT_PROVIDERS"]:
+        return
+    for name in ("STORE_ENZONA_CONSUMER_KEY", "STORE_ENZONA_CONSUMER_SECRET"):
+        if not (config[name] or "").strip():
+            raise ConfigurationError(
+                f"{name} is not set. EnZona is enabled in STORE_PAYMENT_PROVIDERS and needs "
+                "the consumer key and secret of the store's application on EnZona's API store."
+            )
+    base = config["STORE_ENZONA_API_BASE"].strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigurationError(
+            "STORE_ENZONA_API_BASE must be an address such as "
+            f"https://api.enzona.net/payment/v1.0.0; got {base!r}"
+        )
+    if production and parts.scheme != "https":
+        raise ConfigurationError(
+            f"STORE_ENZONA_API_BASE must start with https:// in production; got {base!r}"
+        )
+    config["STORE_ENZONA_API_BASE"] = base
+
+
 def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Build the Flask config from ``environ``.
 
@@ -321,6 +352,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     _check_secrets_and_services(config, instance_path, production)
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
     _check_rate_limits(config, production)
+    _check_enzona(config, production)
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

@@ -27,6 +27,7 @@ from store.money import Money
 from store.payments.models import Payment
 from store.payments.registry import enabled_providers
 from store.payments.services import Confirmation, confirm_payment
+from tests.fakes.enzona_server import FakeEnZona
 
 PG_URL = os.environ.get("STORE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("STORE_REQUIRE_PG") == "1"
@@ -469,7 +470,8 @@ class Till:
 
     def check_out(self, cart: dict, token: str = "token-0000000000000001",
                   locale: str = "es", provider: str = "sandbox") -> tuple[int, str]:
-        """Place an order and start its payment; return (order id, payment reference)."""
+        """Place an order and start its payment (sandbox unless ``provider`` says otherwise);
+        return (order id, payment reference)."""
         with self.app.app_context():
             placed = self.place(cart, token, locale, provider=provider)
             reference = db.session.scalar(
@@ -527,6 +529,13 @@ class Till:
 @pytest.fixture
 def till(app) -> Till:
     return Till(app)
+
+
+@pytest.fixture
+def fake_enzona() -> Iterator[FakeEnZona]:
+    """A local EnZona the real client talks to (tests/fakes/enzona_server.py)."""
+    with FakeEnZona() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -194,13 +194,12 @@ def confirm_payment(
     """
     provider = get_provider(provider_name)
     event = provider.verify_notification(body, headers)
-    return confirm_event(
-        provider.name, event, body.decode("utf-8", "replace")[:MAX_RAW_NOTIFICATION]
-    )
+    return confirm_event(provider.name, event, body.decode("utf-8", "replace"))
 
 
-def confirm_event(provider_name: str, event: PaymentEvent, raw: str) -> Confirmation:
-    """Act once on a verified event of ``provider_name``; ``raw`` is kept for disputes.
+def confirm_event(provider_name: str, event: PaymentEvent, raw: str = "") -> Confirmation:
+    """Act once on an event a provider stated (a verified notification, or what it answered
+    when asked); ``raw`` is kept for disputes. Return what happened.
 
     The one confirmation path: notifications, the buyer's return and reconciling all end
     here, so an event acts once by its id whichever way it arrives first. Raises NotFound
@@ -208,7 +207,7 @@ def confirm_event(provider_name: str, event: PaymentEvent, raw: str) -> Confirma
     """
     try:
         with use_case() as uow:
-            outcome = _act_once(provider_name, event, raw)
+            outcome = _act_once(provider_name, event, raw[:MAX_RAW_NOTIFICATION])
             uow.commit()
     except IntegrityError:
         if _already_processed(provider_name, event.event_id):

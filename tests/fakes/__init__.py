@@ -1,0 +1,1 @@
+"""Local stand-ins for the payment gateways: real HTTP servers the real clients talk to."""

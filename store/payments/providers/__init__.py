@@ -7,8 +7,10 @@ one line in ``PROVIDER_TYPES``; nothing else changes.
 from __future__ import annotations
 
 from store.payments.gateway import ProviderFactory
+from store.payments.providers.enzona import EnZonaProvider
 from store.payments.providers.sandbox import SandboxProvider
 
 PROVIDER_TYPES: dict[str, ProviderFactory] = {
     SandboxProvider.name: SandboxProvider.from_config,
+    EnZonaProvider.name: EnZonaProvider.from_config,
 }
