@@ -487,3 +487,29 @@ def test_a_buyer_whose_enzona_payment_could_not_start_reads_why_in_spanish_and_c
 
     (transaction_uuid,) = fake_enzona.payments
     assert again.headers["Location"] == f"https://www.enzona.net/checkout/{transaction_uuid}"
+
+
+def test_a_buyer_pays_at_enzona_and_comes_back_through_the_store_pages_to_their_key(
+    app, shopper, fake_enzona, count
+):
+    with app.app_context():
+        plan = make_plan(make_product(plans=[]), price_minor=5000)
+        db.session.commit()
+        plan_id = plan.id
+    shopper.add(plan_id)
+
+    sent = shopper.check_out(payment_method="enzona")
+    transaction_uuid = sent.headers["Location"].rsplit("/", 1)[1]
+    fake_enzona.payer_confirms(transaction_uuid)
+    number = shopper.session()["orders"][-1]
+    back = shopper.client.get(f"/pedido/{number}/volver/enzona")
+    again = shopper.client.get(f"/pedido/{number}/volver/enzona")
+    page = shopper.page(f"/pedido/{number}/")
+
+    assert sent.headers["Location"] == f"https://www.enzona.net/checkout/{transaction_uuid}"
+    assert back.headers["Location"] == again.headers["Location"] == f"/pedido/{number}/"
+    assert len(shopper.keys_in(page)) == 1
+    with app.app_context():
+        assert count(Licence) == 1
+        assert count(OutboxMessage, OutboxMessage.kind == ORDER_DELIVERY) == 1
+    assert fake_enzona.problems == []
