@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from store.payments.gateway import ProviderFactory
 from store.payments.providers.sandbox import SandboxProvider
+from store.payments.providers.stripe import StripeProvider
 
 PROVIDER_TYPES: dict[str, ProviderFactory] = {
     SandboxProvider.name: SandboxProvider.from_config,
+    StripeProvider.name: StripeProvider.from_config,
 }
