@@ -278,6 +278,23 @@ def test_a_failing_stripe_leaves_the_order_payable_with_a_clear_message(
     assert len(keys) == 1, "the retry resumes the same payment with the same key"
 
 
+def test_an_order_below_stripes_minimum_charge_is_refused_before_asking_stripe(
+    app, shopper, stripe_api, count
+):
+    with app.app_context():
+        cheap = make_plan(make_product(plans=[]), price_minor=5000)  # 0.42 USD
+        db.session.commit()
+        cheap_id = cheap.id
+    shopper.add(cheap_id)
+
+    response = shopper.check_out(payment_method="stripe")
+
+    page = shopper.page(response.headers["Location"])
+    assert "Los pagos con tarjeta empiezan en 0.50 USD" in " ".join(shopper.flashes_in(page))
+    assert stripe_api.received == []
+    assert state(app, count)["order"] == OrderStatus.PENDING_PAYMENT
+
+
 def test_a_refund_goes_through_the_api_once_with_an_idempotency_key(
     app, client, shopper, plans, stripe_api, count
 ):

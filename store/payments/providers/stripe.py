@@ -33,6 +33,8 @@ from store.payments.gateway import (
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Stripe-Signature"
+# Stripe refuses charges below 0.50 in USD and EUR (its "minimum charge amount").
+MINIMUM_CHARGE = 50
 MAX_ID = 255
 MAX_REFERENCE = 64
 # What each session event says of the payment; completed says it only once paid (a bank
@@ -95,6 +97,10 @@ class StripeProvider:
 
     def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Open a Checkout Session. Raises PaymentProviderError."""
+        if request.amount.minor < MINIMUM_CHARGE:
+            raise PaymentProviderError(_l(
+                "Card payments start at 0.50 %(currency)s. Choose another payment method "
+                "for this order.", currency=self.currency))
         try:
             session = self._client.v1.checkout.sessions.create(
                 self._session_params(request),
@@ -109,9 +115,10 @@ class StripeProvider:
     def _session_params(self, request: PaymentRequest) -> dict[str, Any]:
         if request.amount.currency != self.currency:
             raise ValueError(f"asked to charge {request.amount}, Stripe charges {self.currency}")
-        lines = request.lines or ()
-        items = [(f"{line.name} × {line.quantity}" if line.quantity > 1 else line.name,
-                  line.amount) for line in lines] or [(request.description, request.amount)]
+        items = [(line.name if line.quantity == 1 else f"{line.name} × {line.quantity}",
+                  line.amount) for line in request.lines]
+        if not items:  # a request without its lines: the order as one item
+            items = [(request.description, request.amount)]
         metadata = {"order": request.order_number, "payment": request.reference}
         return {
             "mode": "payment",
