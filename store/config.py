@@ -60,6 +60,12 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_ENZONA_CONSUMER_KEY": ("STORE_ENZONA_CONSUMER_KEY", str, None),
     "STORE_ENZONA_CONSUMER_SECRET": ("STORE_ENZONA_CONSUMER_SECRET", str, None),
     "STORE_ENZONA_TIMEOUT": ("STORE_ENZONA_TIMEOUT", int, 10),
+    # Stripe Checkout (store/payments/providers/stripe.py), when "stripe" is enabled.
+    "STORE_STRIPE_SECRET_KEY": ("STORE_STRIPE_SECRET_KEY", str, None),
+    "STORE_STRIPE_WEBHOOK_SECRET": ("STORE_STRIPE_WEBHOOK_SECRET", str, None),
+    "STORE_STRIPE_CURRENCY": ("STORE_STRIPE_CURRENCY", str, "usd"),
+    "STORE_STRIPE_API_BASE": ("STORE_STRIPE_API_BASE", str, "https://api.stripe.com"),
+    "STORE_STRIPE_TIMEOUT": ("STORE_STRIPE_TIMEOUT", int, 20),
     # CUP per unit of each currency a provider settles in: "USD:120.00,EUR:130.50".
     "STORE_EXCHANGE_RATES": ("STORE_EXCHANGE_RATES", dict, {}),
     # Public address of the store, for every link that leaves it (store/urls.py).
@@ -331,6 +337,45 @@ def _check_enzona(config: dict[str, Any], production: bool) -> None:
             f"STORE_ENZONA_API_BASE must start with https:// in production; got {base!r}"
         )
     config["STORE_ENZONA_API_BASE"] = base
+STRIPE_CURRENCIES = ("usd", "eur")
+
+
+def _check_stripe(config: dict[str, Any], production: bool) -> None:
+    """Keys, webhook secret, currency and API address of Stripe, when it is enabled."""
+    if "stripe" not in config["STORE_PAYMENT_PROVIDERS"]:
+        return
+    key = (config["STORE_STRIPE_SECRET_KEY"] or "").strip()
+    if not key.startswith(("sk_", "rk_")):
+        raise ConfigurationError(
+            "Stripe is enabled but STORE_STRIPE_SECRET_KEY is not a Stripe secret key "
+            "(sk_live_..., sk_test_... or a restricted rk_... key from the Dashboard)."
+        )
+    if production and "_test_" in key and not config["STORE_ALLOW_SANDBOX_IN_PRODUCTION"]:
+        raise ConfigurationError(
+            "STORE_STRIPE_SECRET_KEY is a test-mode key: production would take no money. "
+            "Use a live key, or set STORE_ALLOW_SANDBOX_IN_PRODUCTION=1 for a demo store."
+        )
+    if not (config["STORE_STRIPE_WEBHOOK_SECRET"] or "").strip().startswith("whsec_"):
+        raise ConfigurationError(
+            "Stripe is enabled but STORE_STRIPE_WEBHOOK_SECRET is not set: create a webhook "
+            "endpoint in the Stripe Dashboard for <STORE_BASE_URL>/api/pagos/notificacion/"
+            "stripe and copy its signing secret (whsec_...)."
+        )
+    currency = config["STORE_STRIPE_CURRENCY"].strip().lower()
+    if currency not in STRIPE_CURRENCIES:
+        raise ConfigurationError(
+            f"STORE_STRIPE_CURRENCY must be one of {', '.join(STRIPE_CURRENCIES)}; "
+            f"got {config['STORE_STRIPE_CURRENCY']!r}"
+        )
+    config["STORE_STRIPE_CURRENCY"] = currency
+    base = urlsplit(config["STORE_STRIPE_API_BASE"].strip())
+    if base.scheme not in ("http", "https") or not base.hostname or (
+        production and base.scheme != "https"
+    ):
+        raise ConfigurationError(
+            "STORE_STRIPE_API_BASE must be an https:// address (Stripe's own by default); "
+            f"got {config['STORE_STRIPE_API_BASE']!r}"
+        )
 
 
 def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
@@ -353,6 +398,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
     _check_rate_limits(config, production)
     _check_enzona(config, production)
+    _check_stripe(config, production)
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

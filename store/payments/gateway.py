@@ -29,6 +29,16 @@ class PaymentOutcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class PaymentLine:
+    """One order line as a provider lists it: its name, quantity and total, in the
+    currency the provider charges (the lines of a request add up to its amount)."""
+
+    name: str
+    quantity: int
+    amount: Money
+
+
+@dataclass(frozen=True)
 class PaymentRequest:
     reference: str  # ours; the provider echoes it in notifications
     order_number: str
@@ -39,6 +49,7 @@ class PaymentRequest:
     return_url: str  # where the customer comes back after paying
     cancel_url: str  # where the customer comes back after giving up
     notify_url: str  # where the provider sends its signed notifications
+    lines: tuple[PaymentLine, ...] = ()  # for providers that list what is bought
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,14 @@ class PaymentProvider(Protocol):
     def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Open the payment at the provider. Raises PaymentProviderError."""
 
-    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        """Check a notification's signature and shape. Raises InvalidNotification."""
+    def verify_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentEvent | None:
+        """Check a notification's signature and shape. Raises InvalidNotification.
+
+        Returns None for a genuine notification that asks nothing of the store (an event
+        type it does not act on): the endpoint acknowledges it and changes nothing.
+        """
 
     def complete_payment(self, payment: ProviderPayment) -> PaymentEvent | None:
         """After the customer returns: capture or complete the payment where the provider

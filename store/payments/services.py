@@ -44,6 +44,7 @@ from store.payments.gateway import (
     PaymentProviderError,
     PaymentRequest,
 )
+from store.payments.lines import charged_lines
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
 from store.payments.rates import current_rate
 from store.payments.registry import get_provider, method_label
@@ -68,6 +69,7 @@ class Confirmation(enum.StrEnum):
     OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
     ISSUE_FAILED = "issue_failed"  # paid, but issuing failed unexpectedly
     PAID_TWICE = "paid_twice"  # money for an order another payment already paid
+    ACKNOWLEDGED = "acknowledged"  # a genuine notification that asks nothing of the store
 
 
 def quote(total: Money, provider: PaymentProvider) -> tuple[Money, Decimal | None]:
@@ -135,6 +137,7 @@ def hand_over(payment_id: int) -> str:
                               provider=provider.name),
         cancel_url=order_page,
         notify_url=public_url("payments.notify", provider=provider.name),
+        lines=charged_lines(order.lines, payment.amount),
     )
     known_reference = payment.provider_reference
     db.session.rollback()  # end the read: no connection waits in a transaction on the provider
@@ -190,10 +193,13 @@ def confirm_payment(
 
     Raises InvalidNotification (bad signature or shape) or NotFound (unknown provider or
     payment), changing nothing. One use case: status, licences, emails and the dedupe
-    row commit together.
+    row commit together. A notification the provider verified but does not act on is
+    acknowledged, changing nothing.
     """
     provider = get_provider(provider_name)
     event = provider.verify_notification(body, headers)
+    if event is None:
+        return Confirmation.ACKNOWLEDGED  # a kind of event the store need not act on
     return confirm_event(provider.name, event, body.decode("utf-8", "replace"))
 
 

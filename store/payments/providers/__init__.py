@@ -9,8 +9,10 @@ from __future__ import annotations
 from store.payments.gateway import ProviderFactory
 from store.payments.providers.enzona import EnZonaProvider
 from store.payments.providers.sandbox import SandboxProvider
+from store.payments.providers.stripe import StripeProvider
 
 PROVIDER_TYPES: dict[str, ProviderFactory] = {
     SandboxProvider.name: SandboxProvider.from_config,
     EnZonaProvider.name: EnZonaProvider.from_config,
+    StripeProvider.name: StripeProvider.from_config,
 }
