@@ -112,7 +112,9 @@ def test_a_card_checkout_opens_a_session_for_the_converted_total_with_one_item_p
         assert headers["idempotency-key"] == f"checkout-{order.number}-{payment.reference}"
         assert params["metadata"] == {"order": order.number, "payment": payment.reference}
         assert params["client_reference_id"] == order.number
-        assert (params["success_url"], params["cancel_url"]) == (order_page, order_page)
+        # Back through the return address: the store asks Stripe before saying "paid".
+        assert (params["success_url"], params["cancel_url"]) == (
+            order_page + "volver/stripe", order_page)
     # Each order line is one item: its share of 1.09 USD (100.00 and 30.00 CUP).
     assert [(item["price_data"]["product_data"]["name"], item["price_data"]["unit_amount"],
              item["price_data"]["currency"]) for item in params["line_items"]] == [
@@ -401,3 +403,27 @@ def test_production_refuses_a_test_mode_stripe_key(tmp_path: Path):
 
 def test_stripe_is_not_checked_when_it_is_not_enabled(tmp_path: Path):
     assert load_config({"STORE_STRIPE_CURRENCY": "cup"}, tmp_path)["STORE_STRIPE_CURRENCY"]
+
+
+def test_the_buyer_back_from_stripe_reads_confirming_until_stripe_says_paid_then_the_webhook_adds_nothing(
+    app, client, shopper, plans, stripe_api, count
+):
+    check_out_by_card(shopper, plans)
+    (session_id,) = stripe_api.sessions
+    number = shopper.session()["orders"][-1]
+
+    early = shopper.client.get(f"/pedido/{number}/volver/stripe")
+    waiting = shopper.page(f"/pedido/{number}/")
+    session = stripe_api.pay(session_id)
+    back = shopper.client.get(f"/pedido/{number}/volver/stripe")
+    paid = shopper.page(f"/pedido/{number}/")
+    late = send(client, stripe_api.event("checkout.session.completed", session))
+
+    assert early.headers["Location"] == back.headers["Location"] == f"/pedido/{number}/"
+    assert "Estamos confirmando tu pago" in waiting and not shopper.keys_in(waiting)
+    assert len(shopper.keys_in(paid)) == 3
+    # The status check and the webhook are two events of one payment: the second adds nothing.
+    assert (late.status_code, late.json) == (200, {"status": "already_paid"})
+    assert state(app, count) == {"order": OrderStatus.FULFILLED,
+                                 "payment": PaymentStatus.APPROVED, "licences": 3,
+                                 "events": 2, "emails": 1, "alerts": 0}
