@@ -12,6 +12,7 @@ make it state another charge (``charge``).
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import threading
@@ -30,6 +31,16 @@ API = "/payment/v1.0.0"
 CONFIRMED, PENDING, ACCEPTED, FAILED, REFUNDED, CANCELLED = 1111, 1112, 1113, 1114, 1115, 1116
 DENOMS = {CONFIRMED: "Confirmada", PENDING: "Pendiente", ACCEPTED: "Aceptada",
           FAILED: "Fallida", REFUNDED: "Devuelta", CANCELLED: "Cancelada"}
+# The confirmation page (FakeEnZona(hosted_page=True)).
+PAGE = """<!doctype html>
+<html lang="es"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>EnZona (prueba)</title></head>
+<body><main><h1>EnZona (prueba)</h1>
+<p>Importe: <strong class="amount">{amount}</strong></p>
+<form method="post" action="{action}"><button type="submit">Pagar</button></form>
+</main></body></html>
+"""
 ROUTES = (
     ("create", "POST", re.compile(rf"{API}/payments")),
     ("complete", "POST", re.compile(rf"{API}/payments/([^/]+)/complete")),
@@ -48,6 +59,7 @@ class FakePayment:
     status: int = PENDING
     stated: tuple[Any, str] | None = None  # (total, currency) the gateway states instead
     refunds: list[dict] = field(default_factory=list)
+    checkout_base: str = "https://www.enzona.net"  # where the "confirm" link points
 
     def as_json(self) -> dict[str, Any]:
         total, currency = self.stated or (self.total, self.currency)
@@ -57,15 +69,18 @@ class FakePayment:
             "status_code": self.status, "status_denom": DENOMS[self.status],
             "links": [
                 {"rel": "confirm", "method": "REDIRECT",
-                 "href": f"https://www.enzona.net/checkout/{self.uuid}"},
+                 "href": f"{self.checkout_base}/checkout/{self.uuid}"},
                 {"rel": "self", "method": "GET", "href": f"{API}/payments/{self.uuid}"},
             ],
         }
 
 
 class FakeEnZona:
-    def __init__(self, *, slow_seconds: float = 0.6) -> None:
+    def __init__(self, *, slow_seconds: float = 0.6, hosted_page: bool = False) -> None:
+        """``hosted_page``: the "confirm" link is a small page on this server where the
+        payer confirms (for the browser test), instead of an address on enzona.net."""
         self.server = HTTPServer(threaded=True)
+        self.hosted_page = hosted_page
         self.payments: dict[str, FakePayment] = {}
         self.tokens: set[str] = set()
         self.tokens_issued = 0
@@ -77,8 +92,12 @@ class FakeEnZona:
         self._faults: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._busy = 0  # requests being answered
+        self.return_urls: dict[str, str] = {}  # transaction uuid -> return_url (hosted_page)
 
     def __enter__(self) -> FakeEnZona:
+        if self.hosted_page:  # before the API's catch-all, which would answer it first
+            self.server.expect_request(re.compile(r"/checkout/")).respond_with_handler(
+                self._page)
         self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
         self.server.start()
         return self
@@ -194,6 +213,9 @@ class FakeEnZona:
             if not body.get(name):
                 return self._refuse(f"{name} missing")
         payment = FakePayment(uuid.uuid4().hex, body["merchant_op_id"], total)
+        if self.hosted_page:
+            payment.checkout_base = self.server.url_for("/").rstrip("/")
+            self.return_urls[payment.uuid] = body["return_url"]
         self.payments[payment.uuid] = payment
         return _json(payment.as_json())
 
@@ -225,6 +247,22 @@ class FakeEnZona:
                   "status_code": CONFIRMED, "parent_payment_uuid": payment.uuid}
         payment.refunds.append(refund)
         return _json(refund)
+
+    def _page(self, request: Request) -> Response:
+        """EnZona's confirmation page, in small: GET shows the amount and a "Pagar"
+        button; its POST is the payer confirming, and sends them to the return_url."""
+        found = re.fullmatch(r"/checkout/([0-9a-f]+)", request.path)
+        payment = self.payments.get(found[1]) if found else None
+        if payment is None or request.method not in ("GET", "POST"):
+            return Response("Not found", 404, content_type="text/plain")
+        if request.method == "POST":
+            with self._lock:
+                if payment.status == PENDING:
+                    self.payer_confirms(payment.uuid)
+            return Response("", 303, headers={"Location": self.return_urls[payment.uuid]})
+        return Response(PAGE.format(amount=f"{payment.total} {payment.currency}",
+                                    action=html.escape(request.path)),
+                        200, content_type="text/html; charset=utf-8")
 
     def _body(self, route: str, request: Request) -> dict[str, Any]:
         body = json.loads(request.get_data() or b"null")

@@ -11,6 +11,7 @@ SDK's own public helper, ``stripe.WebhookSignature.generate_signature_header``.
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import re
@@ -24,6 +25,16 @@ from werkzeug import Request, Response
 SECRET_KEY = "sk_test_fake_4242"
 WEBHOOK_SECRET = "whsec_fake_secret"
 SESSION = re.compile(r"/v1/checkout/sessions/(cs_test_\w+)(/expire)?")
+# The hosted payment page (FakeStripe(..., hosted_page=True)).
+PAGE = """<!doctype html>
+<html lang="es"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body><main><h1>{title}</h1>
+<p>Importe: <strong class="amount">{amount}</strong></p>
+<form method="post" action="{action}"><button type="submit">Pagar</button></form>
+</main></body></html>
+"""
 
 
 def nested(form) -> dict[str, Any]:
@@ -48,9 +59,13 @@ def _lists(node: Any) -> Any:
 
 
 class FakeStripe:
-    def __init__(self, server: HTTPServer, currency: str = "usd") -> None:
+    def __init__(self, server: HTTPServer, currency: str = "usd", *,
+                 hosted_page: bool = False) -> None:
+        """``hosted_page``: the sessions' ``url`` is a small payment page on this server
+        (for the browser test) instead of an address on Stripe's domain."""
         self.server = server
         self.currency = currency
+        self.hosted_page = hosted_page
         self.sessions: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}  # by idempotency key
         self.received: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
@@ -58,6 +73,8 @@ class FakeStripe:
         self._failures: list[str] = []
         self._ids = itertools.count(1)
         server.expect_request(re.compile(r"/v1/.*")).respond_with_handler(self._handle)
+        if hosted_page:
+            server.expect_request(re.compile(r"/c/pay/")).respond_with_handler(self._page)
 
     @property
     def api_base(self) -> str:
@@ -111,7 +128,7 @@ class FakeStripe:
         number = next(self._ids)
         session = {
             "id": f"cs_test_{number:04d}", "object": "checkout.session",
-            "url": f"https://checkout.stripe.test/c/pay/cs_test_{number:04d}",
+            "url": self._session_url(f"cs_test_{number:04d}"),
             "status": "open", "payment_status": "unpaid", "payment_intent": None,
             "amount_total": sum(int(item["price_data"]["unit_amount"]) * int(item["quantity"])
                                 for item in items),
@@ -123,6 +140,28 @@ class FakeStripe:
         }
         self.sessions[session["id"]] = session
         return _json(session)
+
+    def _session_url(self, session_id: str) -> str:
+        if self.hosted_page:
+            return self.server.url_for(f"/c/pay/{session_id}")
+        return f"https://checkout.stripe.test/c/pay/{session_id}"
+
+    def _page(self, request: Request) -> Response:
+        """Stripe's hosted payment page, in small: GET shows the amount and a "Pagar"
+        button; its POST pays the session and sends the buyer to the success_url."""
+        found = re.fullmatch(r"/c/pay/(cs_test_\w+)", request.path)
+        session = self.sessions.get(found[1]) if found else None
+        if session is None or request.method not in ("GET", "POST"):
+            return Response("Not found", 404, content_type="text/plain")
+        if request.method == "POST":
+            if session["status"] == "open":
+                self.pay(session["id"])
+            return Response("", 303, headers={"Location": session["success_url"]})
+        units, cents = divmod(int(session["amount_total"]), 100)
+        amount = f"{units}.{cents:02d} {session['currency'].upper()}"
+        return Response(PAGE.format(title="Stripe Checkout (prueba)", amount=amount,
+                                    action=html.escape(request.path)),
+                        200, content_type="text/html; charset=utf-8")
 
     def _refund(self, params: dict, key: str) -> Response:
         if key in self.refunds:
