@@ -132,7 +132,7 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().lower()
     number, unit = cleaned[:-1], cleaned[-1:]
     if unit not in DURATION_UNITS or not number.isascii() or not number.isdigit() \
-            or len(number) > 6:
+            or len(number) > 4:
         raise click.BadParameter(
             _("%(value)s is not a duration: write a number and a unit, like 30s, 15m, 2h "
               "or 1d.", value=repr(text)), param_hint="'--older-than'",

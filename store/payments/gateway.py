@@ -100,6 +100,9 @@ class PaymentProvider(Protocol):
     name: str
     label: object  # shown to the customer at checkout
     currency: str  # the currency it charges in
+    # True when starting the same payment again resumes it (an idempotency key, our
+    # reference); False when each start opens a new transaction at the provider.
+    resumes_payments: bool
 
     def start_payment(self, request: PaymentRequest) -> PaymentStart:
         """Open the payment at the provider. Raises PaymentProviderError."""

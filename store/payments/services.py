@@ -103,6 +103,10 @@ def new_payment(order: Order, provider: PaymentProvider, *, now: datetime) -> Pa
                Payment.status == PaymentStatus.PENDING)
         .order_by(Payment.id.desc())
     )
+    if payment is not None and payment.provider_reference and not provider.resumes_payments:
+        # This provider opens a new transaction each time (EnZona): a new row keeps the
+        # one the payer may already have confirmed, so reconciling still asks about it.
+        payment = None
     if payment is None:
         charge, rate = quote(order.total, provider)
         payment = Payment(

@@ -37,6 +37,7 @@ class ScriptedProvider:
 
     name = "scripted"
     label = "Tarjeta internacional (Scripted)"
+    resumes_payments = True
 
     def __init__(self, currency: str = "CUP") -> None:
         self.currency = currency

@@ -212,7 +212,9 @@ def test_the_reconcile_command_fails_when_a_provider_did_not_answer(app, placed,
     assert "No se pudieron comprobar 1 pagos" in result.output
 
 
-@pytest.mark.parametrize("junk", ["15", "m", "15 minutes", "-5m", "1.5h", "١٥m", "9999999s"])
+@pytest.mark.parametrize("junk", [
+    "15", "m", "15 minutes", "-5m", "1.5h", "١٥m", "9999999s", "99999d",  # too long ago
+])
 def test_the_reconcile_command_refuses_a_duration_it_cannot_read(app, junk):
     result = app.test_cli_runner().invoke(
         args=["store", "reconcile-payments", "--older-than", junk]

@@ -513,3 +513,24 @@ def test_a_buyer_pays_at_enzona_and_comes_back_through_the_store_pages_to_their_
         assert count(Licence) == 1
         assert count(OutboxMessage, OutboxMessage.kind == ORDER_DELIVERY) == 1
     assert fake_enzona.problems == []
+
+
+def test_paying_again_keeps_the_transaction_the_payer_already_confirmed_and_reconciles_it(
+    app, placed, fake_enzona, count
+):
+    order_id, reference, first_uuid = placed
+    fake_enzona.payer_confirms(first_uuid)  # then the buyer presses "pay again" anyway
+
+    pay_again(app, order_id)
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Payment).where(Payment.order_id == order_id)
+                                  .order_by(Payment.id)).all()
+        references = [(p.reference, p.provider_reference) for p in rows]
+    outcome = reconcile(app, reference)
+
+    assert len(references) == 2 and references[0] == (reference, first_uuid)
+    assert references[1][1] != first_uuid  # a new transaction, in a row of its own
+    assert outcome == Confirmation.FULFILLED
+    assert order_status(app, order_id) == OrderStatus.FULFILLED
+    with app.app_context():
+        assert count(Licence) == 1

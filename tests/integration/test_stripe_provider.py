@@ -427,3 +427,12 @@ def test_the_buyer_back_from_stripe_reads_confirming_until_stripe_says_paid_then
     assert state(app, count) == {"order": OrderStatus.FULFILLED,
                                  "payment": PaymentStatus.APPROVED, "licences": 3,
                                  "events": 2, "emails": 1, "alerts": 0}
+
+
+def test_a_payment_that_never_reached_stripe_has_nothing_to_ask_about(app, stripe_api):
+    with app.app_context():
+        stripe = enabled_providers()["stripe"]
+        never_sent = ProviderPayment("ref-never-sent", None, Money(109, "USD"))
+
+        assert stripe.query_payment(never_sent) is None
+    assert stripe_api.calls("GET", "/v1/checkout/sessions") == []

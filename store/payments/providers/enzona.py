@@ -58,6 +58,7 @@ ZERO = "0.00"
 class EnZonaProvider:
     name = "enzona"
     label = _l("EnZona")
+    resumes_payments = False
     currency = "CUP"
 
     def __init__(self, client: EnZonaClient) -> None:
@@ -191,6 +192,8 @@ def _charged(data: dict[str, Any]) -> Money:
     amount, currency = data.get("amount"), data.get("currency")
     total = amount.get("total") if isinstance(amount, dict) else amount
     try:
+        if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
+            raise InvalidOperation  # no currency stated: malformed, not another currency
         if isinstance(total, bool) or not isinstance(total, int | str | Decimal):
             raise InvalidOperation
         cents = Decimal(total).scaleb(2)

@@ -43,6 +43,7 @@ MAX_REFERENCE = 64
 class SandboxProvider:
     name = "sandbox"
     label = _l("Test payment (sandbox)")
+    resumes_payments = True
     currency = "CUP"
 
     def __init__(self, secret: bytes) -> None:

@@ -74,6 +74,7 @@ def _amount(session: Mapping[str, Any]) -> Money:
 class StripeProvider:
     name = "stripe"
     label = _l("International card (Stripe)")
+    resumes_payments = True
 
     def __init__(self, *, secret_key: str, webhook_secret: str, currency: str,
                  api_base: str, timeout: int) -> None:
@@ -193,8 +194,11 @@ class StripeProvider:
         """What the Checkout Session says now: paid, expired, or None while open.
 
         Raises PaymentProviderError. The event id is derived from the session and its
-        state, so asking twice acts once.
+        state, so asking twice acts once. A payment that never reached Stripe (its session
+        was never made) has nothing to ask about: None.
         """
+        if not payment.provider_reference:
+            return None
         session = self._session(payment)
         try:
             status, paid = session.get("status"), session.get("payment_status")
