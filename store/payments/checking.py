@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from store.dbtypes import utcnow
 from store.extensions import db
+from store.orders.models import Order
 from store.payments.gateway import PaymentEvent, PaymentProviderError, ProviderPayment
 from store.payments.models import Payment, PaymentStatus
 from store.payments.registry import enabled_providers, get_provider
-from store.payments.services import confirm_event
+from store.payments.services import UNPAID, confirm_event
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +97,17 @@ class ReconcileReport:
 
 
 def _stale_payments(older_than: timedelta, now: datetime) -> list[tuple[str, ProviderPayment]]:
+    """Pending payments of orders still unpaid, newest first: a buyer who paid a moment
+    ago is reached before old abandoned payments, and an order paid another way is never
+    charged again by completing its other payment."""
     payments = db.session.scalars(
-        select(Payment)
+        select(Payment).join(Order, Payment.order_id == Order.id)
         .where(Payment.status == PaymentStatus.PENDING,
                Payment.provider.in_(list(enabled_providers())),
                Payment.created_at <= now - older_than,
-               Payment.created_at > now - RECONCILE_MAX_AGE)
-        .order_by(Payment.created_at, Payment.id).limit(RECONCILE_BATCH)
+               Payment.created_at > now - RECONCILE_MAX_AGE,
+               Order.status.in_(UNPAID))
+        .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(RECONCILE_BATCH)
     ).all()
     found = [(payment.provider, _as_provider_payment(payment)) for payment in payments]
     db.session.rollback()

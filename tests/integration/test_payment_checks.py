@@ -205,8 +205,9 @@ def test_reconciling_goes_on_past_a_provider_that_fails_and_asks_it_again_next_r
     with app.app_context():
         report = reconcile_payments(timedelta(0), now=utcnow() + LATER)
     assert (report.asked, report.settled, report.failed) == (2, 1, 1)
-    assert state(first)["order"] == OrderStatus.PENDING_PAYMENT
-    assert state(second)["order"] == OrderStatus.FULFILLED
+    # Newest first: the second order's payment met the timeout, the first one's was paid.
+    assert state(second)["order"] == OrderStatus.PENDING_PAYMENT
+    assert state(first)["order"] == OrderStatus.FULFILLED
 
     scripted.answers = ["error"]
     with app.app_context():
@@ -269,3 +270,19 @@ def test_two_reconcile_runs_at_once_fulfil_the_order_once(
     assert state(order_id) == {"order": OrderStatus.FULFILLED,
                                "payments": [PaymentStatus.APPROVED], "licences": 1,
                                "emails": 1, "events": 1}
+
+
+def test_reconciling_leaves_alone_a_payment_of_an_order_paid_another_way(
+    app, till, scripted, state
+):
+    order_id, _ = till.check_out_generated(provider="scripted")
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        order.status = OrderStatus.FULFILLED  # paid by another method meanwhile
+        db.session.commit()
+    scripted.answers = ["approved"]
+
+    with app.app_context():
+        report = reconcile_payments(timedelta(0), now=utcnow() + LATER)
+
+    assert report.asked == 0 and scripted.answers == ["approved"]  # never asked
