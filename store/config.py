@@ -399,6 +399,9 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     _check_rate_limits(config, production)
     _check_enzona(config, production)
     _check_stripe(config, production)
+    for name in ("STORE_ENZONA_TIMEOUT", "STORE_STRIPE_TIMEOUT"):
+        if not 1 <= config[name] <= 120:
+            raise ConfigurationError(f"{name} must be from 1 to 120 seconds; got {config[name]}")
 
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = production

@@ -184,3 +184,10 @@ def test_pool_caps_take_a_percentage_and_proxy_hops_may_be_zero(tmp_path):
     assert load_config({"STORE_PROXY_HOPS": "0"}, tmp_path)["STORE_PROXY_HOPS"] == 0
     with pytest.raises(ConfigurationError, match="STORE_PAGE_SIZE must be at least 1"):
         load_config({"STORE_PAGE_SIZE": "0"}, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["STORE_ENZONA_TIMEOUT", "STORE_STRIPE_TIMEOUT"])
+@pytest.mark.parametrize("seconds", ["0", "-5", "3600"])
+def test_a_provider_timeout_out_of_range_is_refused_at_start_up(tmp_path, name, seconds):
+    with pytest.raises(ConfigurationError, match=f"{name} must be"):
+        load_config({name: seconds}, tmp_path)
