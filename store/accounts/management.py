@@ -18,6 +18,7 @@ from store.audit.models import Actor, record_change, values_of
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
+from store.pagination import Paginated
 from store.unit_of_work import use_case
 
 PER_PAGE = 25
@@ -33,10 +34,10 @@ class LastAdmin(StoreError):
 
 
 @dataclass(frozen=True)
-class UserPage:
+class UserPage(Paginated):
     users: list[User]
     page: int
-    pages: int
+    per_page: int
     total: int
 
 
@@ -53,12 +54,11 @@ def find_users(*, search: str = "", role: Role | None = None, page: int = 1,
     if role is not None:
         query = query.where(User.role == role)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page = min(max(page, 1), max(1, -(-total // per_page)))
     users = db.session.scalars(
         query.order_by(User.created_at.desc(), User.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
-    return UserPage(list(users), page, pages, total)
+    return UserPage(list(users), page, per_page, total)
 
 
 def get_user(user_id: int) -> User:

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from store.audit.models import AuditEvent
 from store.extensions import db
+from store.pagination import Paginated
 
 PER_PAGE = 50
 
@@ -30,10 +31,10 @@ class AuditFilter:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(Paginated):
     events: list[AuditEvent]
     page: int
-    pages: int
+    per_page: int
     total: int
 
 
@@ -83,12 +84,11 @@ def search_events(wanted: AuditFilter, *, page: int = 1, per_page: int = PER_PAG
     """One page of the events ``wanted`` picks, newest first (two queries)."""
     query = _filtered(wanted)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page = min(max(page, 1), max(1, -(-total // per_page)))
     events = db.session.scalars(
         query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
-    return AuditPage(list(events), page, pages, total)
+    return AuditPage(list(events), page, per_page, total)
 
 
 def subject_types() -> list[str]:

@@ -119,6 +119,8 @@ def test_the_log_is_paginated():
     beyond = search_events(AuditFilter(), page=99, per_page=3)
 
     assert (first.pages, first.total) == (3, 7)
+    assert (first.has_prev, first.has_next, last.has_prev, last.has_next) == (
+        False, True, True, False)  # the pagination macro links with these
     assert [e.subject_id for e in first.events] == [6, 5, 4]
     assert [e.subject_id for e in last.events] == [0]
     assert beyond.page == 3

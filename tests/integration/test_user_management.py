@@ -85,3 +85,13 @@ def test_the_search_escapes_like_wildcards(app, app_context, desk):
 
     assert [u.email for u in find_users(search="a_b").users] == ["a_b@example.com"]
     assert find_users(search="%").total == 0
+
+
+def test_the_user_list_pages_link_back_and_forth(app, app_context, desk):
+    for n in range(3):
+        desk.hire(f"user{n}@example.com", Role.CUSTOMER)
+
+    first, last = find_users(page=1, per_page=2), find_users(page=2, per_page=2)
+
+    assert (first.pages, first.has_prev, first.has_next) == (2, False, True)
+    assert (last.has_prev, last.has_next, len(last.users)) == (True, False, 1)

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from store.admin.forms.users import clean_text
+from store.admin.forms import clean_text
 from store.forms import WholeNumberField, within_dates
 
 MAX_TEXT = 254

@@ -11,8 +11,8 @@ from wtforms import DateField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from store.admin.forms import clean_text
 from store.admin.services.orders import OrderFilter
-from store.catalogue.forms import printable
 from store.forms import WholeNumberField, within_dates
 from store.orders.messages import STATUS_LABELS
 from store.orders.models import OrderStatus
@@ -20,10 +20,6 @@ from store.orders.models import OrderStatus
 MAX_FILTER_TEXT = 254
 MAX_REASON = 500
 MAX_PAGE = 100_000
-
-
-def _text(value):
-    return printable(value).strip() if isinstance(value, str) else value
 
 
 class OrderFilterForm(FlaskForm):
@@ -41,10 +37,10 @@ class OrderFilterForm(FlaskForm):
     )
     placed_from = DateField(_l("Placed from"), validators=[Optional(), within_dates])
     placed_to = DateField(_l("Placed until"), validators=[Optional(), within_dates])
-    email = SearchField(_l("Email"), filters=[_text],
+    email = SearchField(_l("Email"), filters=[clean_text],
                         validators=[Optional(), Length(max=MAX_FILTER_TEXT)])
     method = SelectField(_l("Payment method"), default="", validate_choice=True)
-    number = SearchField(_l("Order number"), filters=[_text],
+    number = SearchField(_l("Order number"), filters=[clean_text],
                          validators=[Optional(), Length(max=MAX_FILTER_TEXT)])
     page = WholeNumberField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 
@@ -75,7 +71,7 @@ class OrderFilterForm(FlaskForm):
 class ReasonForm(FlaskForm):
     """Every action on an order asks why; the reason goes to the audit log."""
 
-    reason = TextAreaField(_l("Reason"), filters=[_text], validators=[
+    reason = TextAreaField(_l("Reason"), filters=[clean_text], validators=[
         DataRequired(_l("Say why.")),
         Length(max=MAX_REASON, message=_l("At most %(max)d characters.")),
     ])

@@ -3,8 +3,6 @@ that new recovery codes ask for."""
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SearchField, SelectField, StringField, TextAreaField
@@ -12,18 +10,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from store.accounts.models import ROLE_LABELS, Role
+from store.admin.forms import clean_text
 from store.staff.forms import MAX_CODE_LENGTH
 
 MAX_SEARCH = 254
 MAX_REASON = 500
-
-
-def clean_text(value):
-    """Trimmed, without control characters but line breaks (PostgreSQL refuses NUL)."""
-    if not isinstance(value, str):
-        return value
-    return "".join(ch for ch in value
-                   if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
 def _role_or_none(value):
