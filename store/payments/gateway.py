@@ -26,6 +26,7 @@ class PaymentOutcome(enum.StrEnum):
 
     APPROVED = "approved"
     DECLINED = "declined"
+    REFUNDED = "refunded"  # money given back at the provider (its amount: refunded so far)
 
 
 @dataclass(frozen=True)

@@ -93,13 +93,13 @@ def refund_order(order_id: int, *, reason: str, actor: Actor) -> list[Payment]:
     with use_case() as uow:
         order = locked_order(order_id)
         payments = _refundable_payments(order)
-        _undo_sale(order, reason=reason, actor=actor)
+        undo_sale(order, reason=reason, actor=actor)
         refunded = []
         try:
             for payment in payments:
                 result = _refund_at_provider(payment)
                 refunded.append(payment)
-                _record_refund(payment, result, reason=reason, actor=actor)
+                record_refund(payment, result, reason=reason, actor=actor)
             uow.commit()
         except Exception:  # noqa: BLE001 - money may have gone back: say so loudly, then fail
             if refunded:
@@ -134,7 +134,7 @@ def _refund_at_provider(payment: Payment) -> RefundResult:
     )
 
 
-def _undo_sale(order: Order, *, reason: str, actor: Actor) -> None:
+def undo_sale(order: Order, *, reason: str, actor: Actor) -> None:
     """Revoke the order's licences, free any key still held for it, move it to refunded,
     queue the buyer's email and audit it."""
     before = values_of(order, "status")
@@ -148,7 +148,7 @@ def _undo_sale(order: Order, *, reason: str, actor: Actor) -> None:
     db.session.flush()
 
 
-def _record_refund(payment: Payment, result: RefundResult, *, reason: str,
+def record_refund(payment: Payment, result: RefundResult, *, reason: str,
                    actor: Actor) -> None:
     before = values_of(payment, "status", "refund_reference")
     payment.status = PaymentStatus.REFUNDED

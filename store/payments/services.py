@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from store.audit.models import Actor
 from store.dbtypes import utcnow
 from store.errors import NotFound
 from store.extensions import db
@@ -37,12 +38,14 @@ from store.orders.models import Order, OrderStatus
 from store.orders.caps import PoolCaps
 from store.orders.services import OrderNotPayable, order_page_url, reopen
 from store.orders.states import can_transition, note, transition
+from store.payments import refunds
 from store.payments.gateway import (
     PaymentEvent,
     PaymentOutcome,
     PaymentProvider,
     PaymentProviderError,
     PaymentRequest,
+    RefundResult,
 )
 from store.payments.lines import charged_lines
 from store.payments.models import Payment, PaymentStatus, ProcessedEvent
@@ -64,11 +67,14 @@ class Confirmation(enum.StrEnum):
     DUPLICATE = "duplicate"  # this event was acted on before
     ALREADY_PAID = "already_paid"  # another event already confirmed this payment
     DECLINED = "declined"  # the payment failed (and the order, unless paid another way)
-    IGNORED = "ignored"  # a decline for a payment that was already settled
+    IGNORED = "ignored"  # news of a settled payment: a late decline, the store's own refund
     AMOUNT_MISMATCH = "amount_mismatch"  # another amount or currency: needs attention
     OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
     ISSUE_FAILED = "issue_failed"  # paid, but issuing failed unexpectedly
     PAID_TWICE = "paid_twice"  # money for an order another payment already paid
+    REFUNDED = "refunded"  # refunded in full at the provider: the sale undone, staff told
+    PARTLY_REFUNDED = "partly_refunded"  # part refunded at the provider: staff alerted
+    REFUND_UNEXPECTED = "refund_unexpected"  # a refund of money the store never settled
     ACKNOWLEDGED = "acknowledged"  # a genuine notification that asks nothing of the store
 
 
@@ -260,9 +266,15 @@ def _already_processed(provider_name: str, event_id: str) -> bool:
 def _act(order: Order, payment: Payment, event: PaymentEvent) -> Confirmation:
     if event.outcome == PaymentOutcome.DECLINED:
         return _declined(order, payment)
+    if event.outcome == PaymentOutcome.REFUNDED:
+        return _refunded_at_provider(order, payment, event)
     if payment.status in (PaymentStatus.APPROVED, PaymentStatus.REFUNDED):
         # A second notification of the same payment; a refunded one stays refunded.
         return Confirmation.ALREADY_PAID
+    if payment.status == PaymentStatus.MISMATCH:
+        # Staff were alerted by the first statement of the wrong amount: noted, not again.
+        note(order, Confirmation.AMOUNT_MISMATCH.value, f"again: {event.amount}")
+        return Confirmation.AMOUNT_MISMATCH
     # The provider's charge is checked against what was asked of it (in its currency), and
     # what that charge stands for against the order.
     if event.amount != payment.amount or payment.order_amount != order.total:
@@ -300,6 +312,31 @@ def _declined(order: Order, payment: Payment) -> Confirmation:
     return Confirmation.DECLINED
 
 
+def _refunded_at_provider(order: Order, payment: Payment, event: PaymentEvent) -> Confirmation:
+    """The provider says money of ``payment`` went back. A refund the store made was
+    recorded when it was made. One made at the provider (its dashboard) in full undoes the
+    sale as the back office's refund does (licences revoked, the buyer told), unless
+    another payment paid the order (the refund of a second payment); staff are told either
+    way. A partial refund, or one of money the store never settled, changes no state and
+    alerts staff."""
+    if payment.status == PaymentStatus.REFUNDED:
+        return Confirmation.IGNORED
+    refunded = f"{payment.provider} refunded {event.amount} of payment {payment.reference}"
+    if payment.status != PaymentStatus.APPROVED or event.amount.currency != payment.currency:
+        return _needs_attention(order, f"{refunded}, which the store never settled",
+                                Confirmation.REFUND_UNEXPECTED)
+    if event.amount < payment.amount:
+        return _needs_attention(order, f"{refunded} (of {payment.amount}); its licences "
+                                "still work", Confirmation.PARTLY_REFUNDED)
+    actor = Actor(payment.provider)
+    reason = f"refunded at {payment.provider}"
+    refunds.record_refund(payment, RefundResult(event.amount), reason=reason, actor=actor)
+    if order.status in refunds.REFUNDABLE and not refunds.settled_payments(order):
+        refunds.undo_sale(order, reason=reason, actor=actor)
+    _alert_staff(order, f"{refunded} outside the store; the store recorded the refund")
+    return Confirmation.REFUNDED
+
+
 def _fulfil(order: Order) -> Confirmation:
     """Issue every line's licences and queue the delivery email, or go to needs_attention."""
     savepoint = db.session.begin_nested()
@@ -328,8 +365,12 @@ def _needs_attention(order: Order, reason: str, outcome: Confirmation) -> Confir
         transition(order, OrderStatus.NEEDS_ATTENTION, reason)
     else:  # already needs attention, or fulfilled and paid a second time
         note(order, outcome.value, reason)
+    _alert_staff(order, reason)
+    return outcome
+
+
+def _alert_staff(order: Order, reason: str) -> None:
     config = current_app.config
     queue(STAFF_ALERT, config["STORE_STAFF_EMAIL"], locale=config["STORE_STAFF_LOCALE"],
           order_id=order.id, reason=reason)
     log.warning("order %s needs attention: %s", order.number, reason)
-    return outcome

@@ -1,7 +1,7 @@
 """A fake Stripe API on pytest-httpserver: the real SDK talks to it over HTTP.
 
-It answers the calls the store makes (create, retrieve and expire Checkout Sessions;
-create refunds) the way Stripe does, and checks what the client sent: the path, the
+It answers the calls the store makes (create, retrieve, list and expire Checkout
+Sessions; create refunds) the way Stripe does, and checks what the client sent: the path, the
 secret key in the Authorization header, an idempotency key on every POST that creates
 something, amounts and currencies. A request that breaks a rule is answered 400 and kept in
 ``problems``, which the test fixture asserts empty. ``fail_next`` makes the next call time
@@ -107,6 +107,8 @@ class FakeStripe:
             return self._create_session(params, headers["idempotency-key"])
         if request.method == "POST" and request.path == "/v1/refunds":
             return self._refund(params, headers["idempotency-key"])
+        if request.method == "GET" and request.path == "/v1/checkout/sessions":
+            return self._list_sessions(params)
         found = SESSION.fullmatch(request.path)
         if found and found[1] in self.sessions:
             session = self.sessions[found[1]]
@@ -163,6 +165,12 @@ class FakeStripe:
                                     action=html.escape(request.path)),
                         200, content_type="text/html; charset=utf-8")
 
+    def _list_sessions(self, params: dict) -> Response:
+        found = [s for s in self.sessions.values()
+                 if params.get("payment_intent") and s["payment_intent"] == params["payment_intent"]]
+        return _json({"object": "list", "data": [_visible(s) for s in found],
+                      "has_more": False, "url": "/v1/checkout/sessions"})
+
     def _refund(self, params: dict, key: str) -> Response:
         if key in self.refunds:
             return _json(self.refunds[key])
@@ -170,9 +178,15 @@ class FakeStripe:
                 if s["payment_intent"] and s["payment_intent"] == params.get("payment_intent")]
         if not paid or int(params.get("amount", 0)) > paid[0]["amount_total"]:
             return self._refuse("refund", f"bad refund: {params}")
+        if paid[0].get("_refunded", 0) + int(params["amount"]) > paid[0]["amount_total"]:
+            # Stripe's answer to refunding a refunded charge (not a rule the client broke).
+            return _json({"error": {"type": "invalid_request_error",
+                                    "code": "charge_already_refunded",
+                                    "message": "Charge has already been refunded."}}, 400)
         refund = {"id": f"re_test_{next(self._ids):04d}", "object": "refund",
                   "amount": int(params["amount"]), "currency": paid[0]["currency"],
                   "payment_intent": params["payment_intent"], "status": "succeeded"}
+        paid[0]["_refunded"] = paid[0].get("_refunded", 0) + refund["amount"]
         self.refunds[key] = refund
         return _json(refund)
 
@@ -198,6 +212,31 @@ class FakeStripe:
                        payment_intent=f"pi_test_{session_id[-4:]}")
         return session
 
+    def refund_in_dashboard(self, session_id: str, amount: int | None = None) -> None:
+        """Someone refunds (part of) the session's charge in Stripe's Dashboard."""
+        session = self.sessions[session_id]
+        session["_refunded"] = min(session["amount_total"], session.get("_refunded", 0) + (
+            session["amount_total"] if amount is None else amount))
+
+    def charge_refunded(self, session: dict[str, Any], *, metadata: bool = True,
+                        event_id: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """The signed charge.refunded webhook of the session's charge, as refunded so far.
+        The charge carries its PaymentIntent's metadata unless ``metadata`` is False."""
+        session = self.sessions[session["id"]]
+        refunded = session.get("_refunded", 0)
+        charge = {
+            "id": f"ch_test_{session['id'][-4:]}", "object": "charge",
+            "amount": session["amount_total"], "amount_refunded": refunded,
+            "currency": session["currency"], "payment_intent": session["payment_intent"],
+            "refunded": refunded == session["amount_total"],
+            "metadata": session["metadata"] if metadata else {},
+        }
+        return self.signed({
+            "id": event_id or f"evt_test_{next(self._ids):04d}", "object": "event",
+            "type": "charge.refunded", "created": int(time.time()), "livemode": False,
+            "api_version": "2025-01-27.acacia", "data": {"object": charge},
+        })
+
     def event(self, event_type: str, session: dict[str, Any], *, event_id: str | None = None,
               timestamp: int | None = None, **changes: Any) -> tuple[bytes, dict[str, str]]:
         """A webhook of ``event_type`` about ``session`` (with ``changes``), signed."""
@@ -216,6 +255,10 @@ class FakeStripe:
         return body.encode(), {"Stripe-Signature": header, "Content-Type": "application/json"}
 
 
+def _visible(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 def _json(data: Any, status: int = 200) -> Response:
-    visible = {k: v for k, v in data.items() if not k.startswith("_")}
+    visible = _visible(data)
     return Response(json.dumps(visible), status, content_type="application/json")

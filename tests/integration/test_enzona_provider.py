@@ -464,6 +464,28 @@ def test_a_refund_enzona_refuses_changes_nothing(app, placed, fake_enzona):
     assert order_status(app, order_id) == OrderStatus.FULFILLED
 
 
+def test_a_refund_whose_answer_was_lost_is_recorded_when_asked_again_and_refunded_once(
+    app, placed, fake_enzona
+):
+    order_id, reference, transaction_uuid = placed
+    fake_enzona.payer_confirms(transaction_uuid)
+    assert come_back(app, reference) == Confirmation.FULFILLED
+    fake_enzona.fail("refund", "timeout")  # EnZona refunds, but answers too late
+
+    with app.app_context(), pytest.raises(PaymentProviderError):
+        refund_order(order_id, reason="customer asked", actor=ADMIN)
+    fake_enzona.wait_until_idle()
+    assert order_status(app, order_id) == OrderStatus.FULFILLED
+
+    with app.app_context():  # the admin presses "Refund" again: EnZona refuses, it refunded
+        (payment,) = refund_order(order_id, reason="customer asked", actor=ADMIN)
+        assert payment.status == PaymentStatus.REFUNDED
+
+    assert order_status(app, order_id) == OrderStatus.REFUNDED
+    assert fake_enzona.calls("refund") == 2
+    assert len(fake_enzona.payments[transaction_uuid].refunds) == 1  # money back once
+
+
 def test_a_buyer_whose_enzona_payment_could_not_start_reads_why_in_spanish_and_can_retry(
     app, shopper, fake_enzona
 ):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from store.audit.models import Actor
+from store.audit.models import Actor, AuditEvent
 from store.config import ConfigurationError, load_config
 from store.extensions import db
-from store.licensing.models import Licence
+from store.licensing.models import Licence, LicenceStatus
 from store.mail.models import OutboxMessage
 from store.money import Money
 from store.orders.models import Order, OrderStatus
@@ -179,7 +179,7 @@ def test_a_delayed_payment_is_confirmed_by_async_payment_succeeded_not_by_comple
     assert succeeded.json == {"status": "fulfilled"}
 
 
-@pytest.mark.parametrize("event_type", ["charge.refunded", "payment_intent.created"])
+@pytest.mark.parametrize("event_type", ["charge.succeeded", "payment_intent.created"])
 def test_other_events_are_acknowledged_and_change_nothing(
     app, client, shopper, plans, stripe_api, count, event_type
 ):
@@ -313,6 +313,125 @@ def test_a_refund_goes_through_the_api_once_with_an_idempotency_key(
     ((params, headers),) = stripe_api.calls("POST", "/v1/refunds")
     assert params == {"payment_intent": session["payment_intent"], "amount": "109"}
     assert headers["idempotency-key"] == f"refund-{reference}-109"
+
+
+def fulfilled_by_card(client, stripe_api, shopper, plans) -> dict:
+    session = paid_session(client, stripe_api, shopper, plans)
+    assert send(client, stripe_api.event("checkout.session.completed", session)).json == {
+        "status": "fulfilled"}
+    return session
+
+
+def refund_state(app, count):
+    with app.app_context():
+        return {
+            **state(app, count),
+            "licence_states": set(db.session.scalars(sa.select(Licence.status))),
+            "refund_emails": count(OutboxMessage, OutboxMessage.kind == "order_refunded"),
+            "audited_by_stripe": set(db.session.scalars(
+                sa.select(AuditEvent.action).where(AuditEvent.actor == "stripe"))),
+        }
+
+
+@pytest.mark.parametrize("metadata", [True, False], ids=["charge-metadata", "session-lookup"])
+def test_a_refund_made_in_the_stripe_dashboard_undoes_the_sale_and_tells_buyer_and_staff(
+    app, client, shopper, plans, stripe_api, count, metadata
+):
+    session = fulfilled_by_card(client, stripe_api, shopper, plans)
+    stripe_api.refund_in_dashboard(session["id"])
+    refunded = stripe_api.charge_refunded(session, metadata=metadata)
+
+    first, again = send(client, refunded), send(client, refunded)
+
+    assert (first.json, again.json) == ({"status": "refunded"}, {"status": "duplicate"})
+    assert refund_state(app, count) == {
+        "order": OrderStatus.REFUNDED, "payment": PaymentStatus.REFUNDED, "licences": 3,
+        "licence_states": {LicenceStatus.REFUNDED}, "events": 2, "emails": 1, "alerts": 1,
+        "refund_emails": 1, "audited_by_stripe": {"order.refund", "payment.refund",
+                                                  "licence.refunded"},
+    }
+    # Stripe is asked whose charge it was only when the charge does not say.
+    assert len(stripe_api.calls("GET", "/v1/checkout/sessions")) == (0 if metadata else 2)
+
+
+def test_a_partial_refund_in_the_dashboard_alerts_staff_and_leaves_the_keys_working(
+    app, client, shopper, plans, stripe_api, count
+):
+    session = fulfilled_by_card(client, stripe_api, shopper, plans)
+    stripe_api.refund_in_dashboard(session["id"], amount=50)
+
+    response = send(client, stripe_api.charge_refunded(session))
+
+    assert response.json == {"status": "partly_refunded"}
+    assert refund_state(app, count) == {
+        "order": OrderStatus.FULFILLED, "payment": PaymentStatus.APPROVED, "licences": 3,
+        "licence_states": {LicenceStatus.ACTIVE}, "events": 2, "emails": 1, "alerts": 1,
+        "refund_emails": 0, "audited_by_stripe": set(),
+    }
+    # The rest refunded later: the whole charge is back, and the sale is undone.
+    stripe_api.refund_in_dashboard(session["id"])
+    assert send(client, stripe_api.charge_refunded(session)).json == {"status": "refunded"}
+    assert refund_state(app, count)["order"] == OrderStatus.REFUNDED
+
+
+def test_the_webhook_of_the_stores_own_refund_changes_nothing_more(
+    app, client, shopper, plans, stripe_api, count
+):
+    session = fulfilled_by_card(client, stripe_api, shopper, plans)
+    with app.app_context():
+        refund_order(db.session.scalar(sa.select(Order.id)), reason="asked", actor=ADMIN)
+
+    response = send(client, stripe_api.charge_refunded(session))
+
+    assert response.json == {"status": "ignored"}
+    after = refund_state(app, count)
+    assert (after["order"], after["alerts"], after["refund_emails"]) == (
+        OrderStatus.REFUNDED, 0, 1)
+
+
+def test_a_refund_webhook_waits_for_stripe_when_it_must_ask_whose_charge_it_was(
+    app, client, shopper, plans, stripe_api, count
+):
+    session = fulfilled_by_card(client, stripe_api, shopper, plans)
+    stripe_api.refund_in_dashboard(session["id"])
+    refunded = stripe_api.charge_refunded(session, metadata=False)
+    stripe_api.fail_next("503")
+
+    refused = send(client, refunded)
+
+    assert refused.status_code == 502  # not acknowledged: Stripe sends it again
+    assert refund_state(app, count)["order"] == OrderStatus.FULFILLED
+    assert send(client, refunded).json == {"status": "refunded"}
+
+
+def test_refunding_a_charge_already_refunded_at_stripe_records_the_refund(
+    app, client, shopper, plans, stripe_api, count
+):
+    # Refunded in the Dashboard and its webhook lost: the back office refund still works.
+    session = fulfilled_by_card(client, stripe_api, shopper, plans)
+    stripe_api.refund_in_dashboard(session["id"])
+    with app.app_context():
+        order_id = db.session.scalar(sa.select(Order.id))
+
+        (payment,) = refund_order(order_id, reason="customer asked", actor=ADMIN)
+
+        assert (payment.status, payment.refund_reference) == (PaymentStatus.REFUNDED, None)
+    assert refund_state(app, count)["order"] == OrderStatus.REFUNDED
+    assert stripe_api.refunds == {}  # no money went back twice
+
+
+def test_a_second_wrong_amount_for_the_same_payment_alerts_staff_once(
+    app, client, shopper, plans, stripe_api, count
+):
+    session = paid_session(client, stripe_api, shopper, plans)
+
+    answers = [send(client, stripe_api.event("checkout.session.completed", session,
+                                             amount_total=108)).json for _ in range(2)]
+
+    assert answers == [{"status": "amount_mismatch"}] * 2
+    assert state(app, count) == {"order": OrderStatus.NEEDS_ATTENTION,
+                                 "payment": PaymentStatus.MISMATCH, "licences": 0,
+                                 "events": 2, "emails": 0, "alerts": 1}
 
 
 def test_a_refund_stripe_refuses_changes_nothing(app, client, shopper, plans, stripe_api):

@@ -53,11 +53,14 @@ OUTCOME_LABELS = {
     Confirmation.DUPLICATE: _l("Already received"),
     Confirmation.ALREADY_PAID: _l("Payment already confirmed"),
     Confirmation.DECLINED: _l("Payment declined"),
-    Confirmation.IGNORED: _l("Decline of a settled payment, ignored"),
+    Confirmation.IGNORED: _l("Payment already settled, nothing to do"),
     Confirmation.AMOUNT_MISMATCH: _l("Other amount or currency"),
     Confirmation.OUT_OF_STOCK: _l("Paid, no keys left to issue"),
     Confirmation.ISSUE_FAILED: _l("Paid, issuing the keys failed"),
     Confirmation.PAID_TWICE: _l("Paid twice"),
+    Confirmation.REFUNDED: _l("Refunded at the payment service"),
+    Confirmation.PARTLY_REFUNDED: _l("Partly refunded at the payment service"),
+    Confirmation.REFUND_UNEXPECTED: _l("Refund of a payment never settled"),
 }
 
 # The emails the store sends (unknown kinds show as they are).
@@ -75,7 +78,8 @@ EMAIL_KIND_LABELS = {
 EVENT_LABELS = {
     **{outcome.value: OUTCOME_LABELS[outcome] for outcome in (
         Confirmation.AMOUNT_MISMATCH, Confirmation.OUT_OF_STOCK, Confirmation.ISSUE_FAILED,
-        Confirmation.PAID_TWICE)},
+        Confirmation.PAID_TWICE, Confirmation.PARTLY_REFUNDED,
+        Confirmation.REFUND_UNEXPECTED)},
     "placed": _l("Order placed"),
     "payment_started": _l("Payment started"),
     "payment_declined": _l("Payment declined"),

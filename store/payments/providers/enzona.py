@@ -26,6 +26,7 @@ from store.payments.gateway import (
     InvalidNotification,
     PaymentEvent,
     PaymentOutcome,
+    PaymentProviderError,
     PaymentRequest,
     PaymentStart,
     ProviderPayment,
@@ -129,14 +130,24 @@ class EnZonaProvider:
             self.client.cancel_payment(payment.provider_reference)
 
     def refund(self, payment: ProviderPayment, amount: Money) -> RefundResult:
+        """Give ``amount`` back. Raises PaymentProviderError unless EnZona refunded it,
+        now or on an earlier ask whose answer was lost."""
         if payment.provider_reference is None or amount.currency != self.currency:
             log.error("cannot refund %s of payment %s at EnZona", amount, payment.reference)
             raise EnZonaUnavailable(UNAVAILABLE)
-        data = self.client.refund(payment.provider_reference, {
-            "amount": _decimal_text(amount),
-            "commerce_refund_id": f"{payment.reference}-refund",
-            "description": f"Refund {payment.reference}",
-        })
+        try:
+            data = self.client.refund(payment.provider_reference, {
+                "amount": _decimal_text(amount),
+                "commerce_refund_id": f"{payment.reference}-refund",
+                "description": f"Refund {payment.reference}",
+            })
+        except PaymentProviderError:
+            # A refund is sent once (never retried). If its answer was lost, EnZona may
+            # have refunded all the same, and refuses the next ask: its status tells.
+            if _status(self.client.payment(payment.provider_reference)) != REFUNDED:
+                raise
+            log.warning("EnZona had refunded payment %s already", payment.reference)
+            return RefundResult(refunded=amount)
         refund_id = data.get("transaction_uuid")
         return RefundResult(
             refunded=amount,

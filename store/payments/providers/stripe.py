@@ -145,7 +145,9 @@ class StripeProvider:
         """A verified session event, or None for an event the store does not act on.
 
         Raises InvalidNotification for a bad or missing signature, an event older than
-        the SDK's tolerance (a replay), or a body that is not a Stripe event.
+        the SDK's tolerance (a replay), or a body that is not a Stripe event; and
+        PaymentProviderError when Stripe must be asked whose refunded charge it was and
+        does not answer (the event is not acknowledged, so Stripe sends it again).
         """
         try:
             event = stripe.Webhook.construct_event(
@@ -161,12 +163,12 @@ class StripeProvider:
             raise InvalidNotification(_l("Malformed notification.")) from error
 
     def _event(self, event: Mapping[str, Any]) -> PaymentEvent | None:
-        outcome = OUTCOMES.get(_text(event.get("type")))
+        kind = _text(event.get("type"))
+        if kind == "charge.refunded":
+            return self._refund_event(event)
+        outcome = OUTCOMES.get(kind)
         if outcome is None:
-            # charge.refunded among others: refunds start in the back office, which records
-            # them; one made in the Dashboard is for staff to record, not for a webhook.
-            log.info("Stripe event %s of type %s acknowledged", event.get("id"),
-                     event.get("type"))
+            log.info("Stripe event %s of type %s acknowledged", event.get("id"), kind)
             return None
         session = event["data"]["object"]
         reference = (session.get("metadata") or {}).get("payment")
@@ -179,6 +181,35 @@ class StripeProvider:
         return PaymentEvent(event_id=_text(event.get("id")),
                             reference=_text(reference, MAX_REFERENCE),
                             outcome=outcome, amount=_amount(session))
+
+    def _refund_event(self, event: Mapping[str, Any]) -> PaymentEvent | None:
+        """charge.refunded: money given back, by the store's refund (the store recorded it
+        already) or in the Dashboard (the store must undo the sale). The charge carries the
+        metadata of its PaymentIntent; without it, the session that made the intent says
+        whose payment it was."""
+        charge = event["data"]["object"]
+        reference = (charge.get("metadata") or {}).get("payment")
+        if reference is None:
+            reference = self._reference_of_intent(_text(charge.get("payment_intent")))
+        if reference is None:
+            return None  # a charge another application made on the same account
+        refunded = charge.get("amount_refunded")
+        if type(refunded) is not int:
+            raise ValueError(f"amount_refunded is {refunded!r}")
+        return PaymentEvent(event_id=_text(event.get("id")),
+                            reference=_text(reference, MAX_REFERENCE),
+                            outcome=PaymentOutcome.REFUNDED,
+                            amount=Money(refunded, _text(charge.get("currency"), 3).upper()))
+
+    def _reference_of_intent(self, intent: str) -> str | None:
+        try:
+            sessions = self._client.v1.checkout.sessions.list(
+                {"payment_intent": intent, "limit": 1}
+            ).to_dict().get("data") or []
+        except stripe.StripeError as error:
+            # Not acknowledged: Stripe sends the event again later.
+            raise _unavailable(error, "finding the session of a refunded charge") from error
+        return (sessions[0].get("metadata") or {}).get("payment") if sessions else None
 
     def _session(self, payment: ProviderPayment) -> Mapping[str, Any]:
         if not payment.provider_reference:
@@ -232,10 +263,17 @@ class StripeProvider:
         try:
             refund = self._client.v1.refunds.create(
                 {"payment_intent": _text(intent), "amount": amount.minor},
+                # Asked again within a day (an answer lost on the way), the key gives back
+                # the same refund; later, Stripe says the charge was refunded already.
                 {"idempotency_key": f"refund-{payment.reference}-{amount.minor}"},
             ).to_dict()
             if refund.get("status") in ("failed", "canceled"):
                 raise ValueError(f"refund {refund.get('id')} is {refund.get('status')}")
             return RefundResult(refunded=amount, provider_reference=_text(refund.get("id")))
+        except stripe.InvalidRequestError as error:
+            if error.code == "charge_already_refunded":
+                log.warning("Stripe had refunded payment %s already", payment.reference)
+                return RefundResult(refunded=amount)
+            raise _unavailable(error, "refunding") from error
         except (stripe.StripeError, ValueError) as error:
             raise _unavailable(error, "refunding") from error
