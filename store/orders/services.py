@@ -233,6 +233,12 @@ def customer_orders(owner: Owner, *, page: int = 1, per_page: int = 20) -> Order
     return OrderPage(list(orders), page, pages)
 
 
+def order_id_by_number(number: str) -> int | None:
+    """The id of order ``number``, for steps that must not show the order (None when none)."""
+    order = _by_number(number)
+    return None if order is None else order.id
+
+
 def find_order_by_link(number: str, token: str | None) -> Order:
     """The order whose emailed link carries ``token``. Raises NotFound, saying no more."""
     order = _by_number(number)

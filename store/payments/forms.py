@@ -36,6 +36,14 @@ class SandboxDecisionForm(FlaskForm):
     decision = StringField(validators=[InputRequired(), AnyOf(["approved", "declined"])])
 
 
+def charged_as_it_is(total: Money) -> bool:
+    """True when every enabled provider charges ``total`` in its own currency, so a button
+    may say the amount; False when a method charges it converted (its choice says how
+    much)."""
+    return all(provider.currency == total.currency
+               for provider in enabled_providers().values())
+
+
 def priced_choices(total: Money) -> list[tuple[str, str]]:
     """(name, label) of each enabled provider with what it charges for ``total``, computed
     as payments compute it: "International card (Stripe): 10.42 USD"."""

@@ -18,14 +18,15 @@ from store.forms import first_error
 from store.licensing.services import OutOfStock
 from store.orders.caps import HoldingLimitReached, pool_keys_of
 from store.orders.models import Order, OrderStatus
-from store.orders.services import find_own_order, owner_of
+from store.errors import NotFound
+from store.orders.services import find_own_order, order_id_by_number, owner_of
 from store.orders.states import shown_status
 from store.payments import bp
 from store.payments.checking import PaymentCheck, check_payment
 from store.payments.forms import SandboxDecisionForm, pay_again_form
 from store.payments.gateway import PaymentOutcome, PaymentProviderError
 from store.payments.models import Payment, PaymentStatus
-from store.payments.registry import enabled_providers, method_label
+from store.payments.registry import enabled_providers, get_provider, method_label
 from store.payments.services import OrderNotPayable, confirm_payment, pay_order
 from store.ratelimit import (
     client_address, limited, note_pool_keys_held, pool_keys_held, visitor,
@@ -88,16 +89,23 @@ def confirming_payment(order: Order) -> str | None:
 
 @bp.route("/pedido/<number>/volver/<provider>", methods=["GET", "POST"])
 @limited("STORE_LIMIT_CHECKOUT_PER_VISITOR", per=visitor, scope="payment-check")
+@limited("STORE_LIMIT_ORDER_LINK", scope="payment-check")
 def come_back(number: str, provider: str):
     """The buyer is back from ``provider`` (GET: the return address given to it), or asks
     again with the order page's "Check the payment" button (POST): complete the payment
     there, act on the answer once, and show the order page.
 
     The one GET that writes, on purpose: it is the confirmation step, idempotent (an
-    answer acts once by its event id) and open only to the order's buyer. The POST is
-    checked for its CSRF token like every form (CSRFProtect).
+    answer acts once by its event id). The POST is checked for its CSRF token like every
+    form (CSRFProtect). A buyer back in another browser than the one they ordered in (a
+    bank's app opens the phone's default browser) is not known there: the payment is
+    still checked, and a page that shows nothing of the order says where the keys go.
     """
-    order = find_own_order(number, remembered_orders(), owner_of(current_user))
+    get_provider(provider)  # NotFound for a provider not enabled, whoever asks
+    try:
+        order = find_own_order(number, remembered_orders(), owner_of(current_user))
+    except NotFound:
+        return _back_in_another_browser(number, provider)
     order_page = url_for("orders.show", number=order.number)
     try:
         checked = check_payment(order.id, provider)
@@ -109,6 +117,18 @@ def come_back(number: str, provider: str):
         return redirect(order_page)
     _remember_confirming(order.number, provider if checked == PaymentCheck.PENDING else None)
     return redirect(order_page)
+
+
+def _back_in_another_browser(number: str, provider: str):
+    """Check the payment of order ``number`` (if there is one) and say the same thing
+    whether or not there is: nobody learns which order numbers exist or what they hold."""
+    order_id = order_id_by_number(number)
+    if order_id is not None and request.method == "GET":
+        try:
+            check_payment(order_id, provider)
+        except PaymentProviderError:
+            pass  # reconciling asks again; the page says the same either way
+    return render_template("payments/returned.html")
 
 
 def _provider_and_address() -> str:

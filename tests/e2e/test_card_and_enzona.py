@@ -109,7 +109,7 @@ def check_out(page, live_server, screenshots, method: str, amount: str) -> None:
     page.get_by_label("Acepto las condiciones de venta").check()
     assert overflowing_elements(page) == []
     screenshots(page, "checkout")
-    page.get_by_role("button", name="Hacer el pedido y pagar 90.00 CUP").click()
+    page.get_by_role("button", name="Hacer el pedido y pagar", exact=True).click()
 
 
 def pay_on_provider_page(page, screenshots, address: str, amount: str) -> None:

@@ -68,6 +68,29 @@ def test_the_checkout_page_shows_what_each_provider_charges_in_its_currency(
     # 50.00 CUP at 120 CUP per USD is 0.41666… USD, rounded up to the cent.
     assert "Tarjeta internacional (Scripted): 0.42 USD" in html
     assert "Pago de prueba (sandbox): 50.00 CUP" in html
+    # The button cannot say one amount: the card charges another.
+    assert ">Hacer el pedido y pagar</button>" in html
+    assert "muestra su importe al lado, convertido al cambio actual" in html
+
+
+def test_with_every_method_charging_cup_the_buttons_say_the_amount(make_app, shopper_for,
+                                                                    till_for):
+    app = make_app(STORE_PAYMENT_PROVIDERS="sandbox")
+    from tests.factories import make_product
+    with app.app_context():
+        product = make_product(plans=[{"name": "1 año", "price_minor": 5000}])
+        db.session.commit()
+        plan_id = product.plans[0].id
+    shopper = shopper_for(app)
+    shopper.add(plan_id)
+
+    checkout = unescape(shopper.page("/caja/"))
+    shopper.check_out()
+    order_page = unescape(shopper.page(f"/pedido/{shopper.last_order()}/"))
+
+    assert ">Hacer el pedido y pagar 50.00 CUP</button>" in checkout
+    assert "convertido al cambio actual" not in checkout
+    assert ">Pagar 50.00 CUP ahora</button>" in order_page
 
 
 def test_a_provider_without_an_exchange_rate_is_listed_as_not_available(
@@ -137,8 +160,9 @@ def test_a_provider_failing_on_return_shows_a_spanish_message_and_the_order_stay
         "Inténtalo de nuevo en unos minutos; si no llegaste a pagar, puedes pagar aquí abajo."
     ]
     assert CHECK_BUTTON in page
-    assert "Pagar 50.00 CUP ahora" in page
-    assert "Tarjeta internacional (Scripted): 0.42 USD" in page  # each method's charge
+    # One method charges USD: the button names no amount, each method says its own.
+    assert ">Pagar ahora</button>" in page
+    assert "Tarjeta internacional (Scripted): 0.42 USD" in page
     assert _order(app, number) == (OrderStatus.PENDING_PAYMENT, [PaymentStatus.PENDING], 0)
 
 
@@ -151,7 +175,7 @@ def test_a_declined_answer_on_return_shows_the_failed_order_with_its_pay_again_f
     page = unescape(shopper.page(client.get(_local(placed)).headers["Location"]))
 
     assert CONFIRMING not in page
-    assert "Volver a pagar 50.00 CUP" in page
+    assert ">Volver a pagar</button>" in page
     assert _order(app, number) == (OrderStatus.FAILED, [PaymentStatus.DECLINED], 0)
 
 
@@ -167,6 +191,50 @@ def test_coming_back_twice_after_the_approval_issues_the_keys_once(
     assert _order(app, number) == (OrderStatus.FULFILLED, [PaymentStatus.APPROVED], 1)
     assert count(ProcessedEvent) == 1
     assert len(scripted.asked) == 1  # nothing was pending the second time
+
+
+def _main(html: str) -> str:
+    return html[html.index("<main"):html.index("</main>")]
+
+
+def test_a_buyer_back_in_another_browser_gets_the_keys_by_email_and_sees_nothing_of_the_order(
+    app, placed, scripted, shopper, count
+):
+    from store.mail.models import OutboxMessage
+
+    number = shopper.last_order()
+    scripted.answers = ["approved"]
+    other_browser = app.test_client()  # no session: it never saw the order
+
+    back = other_browser.get(_local(placed))
+    unknown = other_browser.get("/pedido/SV-0000000/volver/scripted")
+
+    assert back.status_code == unknown.status_code == 200
+    page = unescape(back.get_data(as_text=True))
+    assert CONFIRMING in page and "abre el enlace de ese correo" in page
+    assert number not in _main(page) and "50.00" not in page  # nothing of the order shows
+    assert _main(page) == _main(unescape(unknown.get_data(as_text=True)))
+    assert _order(app, number) == (OrderStatus.FULFILLED, [PaymentStatus.APPROVED], 1)
+    assert count(OutboxMessage, OutboxMessage.kind == "order_delivery") == 1
+
+
+def test_a_provider_failing_for_a_buyer_back_in_another_browser_changes_nothing(
+    app, placed, scripted, shopper
+):
+    number = shopper.last_order()
+    scripted.answers = ["timeout"]
+
+    back = app.test_client().get(_local(placed))
+
+    assert back.status_code == 200 and CONFIRMING in unescape(back.get_data(as_text=True))
+    assert _order(app, number) == (OrderStatus.PENDING_PAYMENT, [PaymentStatus.PENDING], 0)
+
+
+def test_coming_back_from_a_provider_that_is_not_enabled_is_not_found(app, placed, shopper):
+    number = shopper.last_order()
+
+    assert app.test_client().get(f"/pedido/{number}/volver/nope").status_code == 404
+    assert shopper.client.get(f"/pedido/{number}/volver/nope").status_code == 404
 
 
 def test_checking_the_payment_needs_a_csrf_token(csrf_app, shopper_for, till_for, count):
