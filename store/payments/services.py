@@ -317,19 +317,25 @@ def _refunded_at_provider(order: Order, payment: Payment, event: PaymentEvent) -
     recorded when it was made. One made at the provider (its dashboard) in full undoes the
     sale as the back office's refund does (licences revoked, the buyer told), unless
     another payment paid the order (the refund of a second payment); staff are told either
-    way. A partial refund, or one of money the store never settled, changes no state and
-    alerts staff."""
+    way. The refund of a payment of the wrong amount is recorded on it. A partial refund,
+    or one of money the store never settled, changes no state and alerts staff."""
     if payment.status == PaymentStatus.REFUNDED:
         return Confirmation.IGNORED
     refunded = f"{payment.provider} refunded {event.amount} of payment {payment.reference}"
+    actor = Actor(payment.provider)
+    reason = f"refunded at {payment.provider}"
+    if payment.status == PaymentStatus.MISMATCH:
+        # The wrong amount, given back at the provider as the back office guide says; the
+        # order already waits for staff to mark it resolved.
+        refunds.record_refund(payment, RefundResult(event.amount), reason=reason, actor=actor)
+        note(order, "payment_refunded", refunded)
+        return Confirmation.REFUNDED
     if payment.status != PaymentStatus.APPROVED or event.amount.currency != payment.currency:
         return _needs_attention(order, f"{refunded}, which the store never settled",
                                 Confirmation.REFUND_UNEXPECTED)
     if event.amount < payment.amount:
         return _needs_attention(order, f"{refunded} (of {payment.amount}); its licences "
                                 "still work", Confirmation.PARTLY_REFUNDED)
-    actor = Actor(payment.provider)
-    reason = f"refunded at {payment.provider}"
     refunds.record_refund(payment, RefundResult(event.amount), reason=reason, actor=actor)
     if order.status in refunds.REFUNDABLE and not refunds.settled_payments(order):
         refunds.undo_sale(order, reason=reason, actor=actor)

@@ -63,12 +63,13 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
         {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},
     ),
     # Coming back from a provider, and the order page's "Check the payment" button: the
-    # buyer's session asks the provider and goes to the order page; others learn nothing.
+    # buyer's session asks the provider and goes to the order page; others (a buyer back in
+    # another browser) get a page that shows nothing of the order, the same for any number.
     ("/pedido/<number>/volver/<provider>", "GET"): (
-        {}, {"anonymous": 404, "buyer": 302, "other": 404},
+        {}, {"anonymous": 200, "buyer": 302, "other": 200},
     ),
     ("/pedido/<number>/volver/<provider>", "POST"): (
-        {}, {"anonymous": 404, "buyer": 302, "other": 404},
+        {}, {"anonymous": 200, "buyer": 302, "other": 200},
     ),
     ("/pedido/<number>/claves.txt", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
     ("/carrito/desde-pedido/<number>", "POST"): (

@@ -374,6 +374,21 @@ def test_a_partial_refund_in_the_dashboard_alerts_staff_and_leaves_the_keys_work
     assert refund_state(app, count)["order"] == OrderStatus.REFUNDED
 
 
+def test_a_payment_of_the_wrong_amount_refunded_in_the_dashboard_is_recorded_refunded(
+    app, client, shopper, plans, stripe_api, count
+):
+    session = paid_session(client, stripe_api, shopper, plans)
+    send(client, stripe_api.event("checkout.session.completed", session, amount_total=108))
+    stripe_api.refund_in_dashboard(session["id"])
+
+    response = send(client, stripe_api.charge_refunded(session))
+
+    assert response.json == {"status": "refunded"}
+    after = refund_state(app, count)
+    assert (after["order"], after["payment"], after["alerts"], after["licences"]) == (
+        OrderStatus.NEEDS_ATTENTION, PaymentStatus.REFUNDED, 1, 0)  # the mismatch's alert
+
+
 def test_the_webhook_of_the_stores_own_refund_changes_nothing_more(
     app, client, shopper, plans, stripe_api, count
 ):

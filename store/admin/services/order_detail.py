@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "placed": _l("Order placed"),
     "payment_started": _l("Payment started"),
     "payment_declined": _l("Payment declined"),
+    "payment_refunded": _l("Payment refunded at the payment service"),
     "window_extended": _l("Payment window extended"),
     **{status.value: _l("Status: %(status)s", status=label)
        for status, label in STATUS_LABELS.items()},
