@@ -199,3 +199,34 @@ def test_an_enzona_payment_on_the_fake_confirm_page_issues_the_key_once(
     assert [p.name for p in screenshots.taken] == [
         "01-checkout.png", "02-provider-page.png", "03-order.png"]
     assert all(p.stat().st_size > 0 for p in screenshots.taken)
+
+
+def test_an_enzona_payer_back_in_another_browser_reads_where_the_keys_go(
+    app, browser, live_server, screenshots, enzona_api
+):
+    ordering = browser.new_context(java_script_enabled=False, locale="es-CU", viewport=PHONE)
+    page = ordering.new_page()
+    check_out(page, live_server, screenshots, "EnZona", "90.00 CUP")
+    (payment,) = enzona_api.payments.values()
+    number = payment.merchant_op_id
+
+    # The payer confirms in EnZona's app, which opens the return address in the phone's
+    # default browser: a small phone that never saw the order.
+    enzona_api.payer_confirms(payment.uuid)
+    other = browser.new_context(java_script_enabled=False, locale="es-CU",
+                                viewport={"width": 320, "height": 640})
+    elsewhere = other.new_page()
+    elsewhere.goto(enzona_api.return_urls[payment.uuid])
+    expect(elsewhere.get_by_role("heading", name="Gracias")).to_be_visible()
+    expect(elsewhere.get_by_role("status")).to_have_text("Estamos confirmando tu pago.")
+    expect(elsewhere.locator("main")).not_to_contain_text(number)
+    assert overflowing_elements(elsewhere) == []
+    screenshots(elsewhere, "returned-elsewhere")
+    other.close()
+
+    assert the_order(app)["status"] == OrderStatus.FULFILLED
+    assert the_order(app)["licences"] == 1 and the_order(app)["emails"] == 1
+    # The browser that ordered shows the key on the order page.
+    page.goto(f"{live_server}/pedido/{number}/")
+    key_on_order_page(page, live_server, screenshots, number)
+    ordering.close()
