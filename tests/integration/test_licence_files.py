@@ -19,7 +19,14 @@ from store.licensing.files import (
     verify_licence_file,
 )
 from store.licensing.models import LicenceStatus
-from store.signing import Signer, b64decode, b64encode, get_signer, new_signing_seed
+from store.signing import (
+    Signer,
+    b64decode,
+    b64encode,
+    get_signer,
+    new_signing_seed,
+    signer_from_config,
+)
 from store.unit_of_work import require_write
 from store.vault import lookup_form, reveal
 from tests.factories import make_order, make_plan, make_product
@@ -138,3 +145,122 @@ def test_a_malformed_file_is_refused_with_a_reason_not_a_crash(licence, spoil):
 def test_something_that_is_not_a_licence_file_at_all_is_refused(document):
     with pytest.raises(InvalidLicenceFile):
         verify_licence_file(document, [])
+
+
+# The command line: `flask store new-signing-key` and `flask store verify-licence FILE`.
+
+def saved(tmp_path, document, name="licencia.json"):
+    path = tmp_path / name
+    path.write_text(licence_file_text(document), encoding="utf-8")
+    return path
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=["store", *args])
+
+
+def run_in(app, *args):
+    """Run a command in ``app`` (a command uses the app whose context is current)."""
+    with app.app_context():
+        return run(app, *args)
+
+
+def test_a_new_signing_key_entry_is_accepted_by_the_configuration_with_its_public_key(
+    app, tmp_path
+):
+    result = run(app, "new-signing-key", "--id", "sk-2027")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    entry, public = lines[1], lines[3]
+    assert "STORE_SIGNING_KEYS" in lines[0] and "clave pública" in lines[2]
+    signer = signer_from_config({"STORE_SIGNING_KEYS": entry}, tmp_path)
+    assert signer.public_keys() == [
+        {"key_id": "sk-2027", "algorithm": "Ed25519", "public_key": public}]
+    assert run(app, "new-signing-key").output.splitlines()[1].startswith("sk-2")
+
+
+def test_a_new_signing_key_refuses_a_bad_id(app):
+    result = run(app, "new-signing-key", "--id", "bad id!")
+
+    assert result.exit_code == 2
+    assert "no es un id de clave" in result.output
+
+
+def test_verify_licence_says_a_genuine_file_is_valid(app, licence, tmp_path):
+    path = saved(tmp_path, licence_file(licence, now=NOW))
+
+    result = run(app, "verify-licence", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert f"Válido: licencia {licence.id}, Almiquí Antivirus Hogar (1 año · 1 PC)" in result.output
+    assert "dispositivos: 3" in result.output and "caducó" not in result.output
+
+
+def test_verify_licence_says_an_expired_licence_is_genuine_but_expired(app, licence, tmp_path):
+    licence.expires_at = datetime(2021, 1, 1, tzinfo=UTC)
+    db.session.commit()
+    path = saved(tmp_path, licence_file(licence, now=NOW))
+
+    result = run(app, "verify-licence", str(path))
+
+    assert result.exit_code == 0 and "Atención: esta licencia ya caducó." in result.output
+
+
+def test_verify_licence_refuses_an_edited_file_with_exit_status_1(app, licence, tmp_path):
+    path = saved(tmp_path, licence_file(licence, now=NOW))
+    path.write_text(path.read_text(encoding="utf-8").replace('"seats": 3', '"seats": 30'),
+                    encoding="utf-8")
+
+    result = run(app, "verify-licence", str(path))
+
+    assert result.exit_code == 1
+    assert "No es válido: La firma no coincide: el archivo fue modificado." in result.output
+
+
+def test_verify_licence_accepts_an_old_key_while_configured_and_refuses_it_once_removed(
+    make_app, tmp_path
+):
+    old, new = (f"{name}:{new_signing_seed()}" for name in ("sk-old", "sk-new"))
+    before = make_app(STORE_SIGNING_KEYS=old)
+    with before.app_context():
+        product = make_product(plans=[])
+        order = make_order(make_plan(product, sku="GEN-2"))
+        db.session.commit()
+        require_write()
+        path = saved(tmp_path, licence_file(services.issue(order.lines[0])[0], now=NOW))
+        db.session.commit()
+
+    rotated = run_in(make_app(STORE_SIGNING_KEYS=f"{new},{old}"), "verify-licence", str(path))
+    removed = run_in(make_app(STORE_SIGNING_KEYS=new), "verify-licence", str(path))
+
+    assert rotated.exit_code == 0, rotated.output
+    assert removed.exit_code == 1 and "una clave que esta tienda no conoce (sk-old)" in (
+        removed.output)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\xff\xfe not text", "no es JSON en UTF-8"),
+    (b"{", "no es JSON en UTF-8"),
+    (b"[]", "exactamente"),
+    (b" " * (64 * 1024 + 1), "demasiado grande"),
+])
+def test_verify_licence_refuses_what_is_no_licence_file_with_exit_status_1(
+    app, tmp_path, content, message
+):
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+
+    result = run(app, "verify-licence", str(path))
+
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_verify_licence_cannot_read_a_missing_file_or_a_folder_exit_status_2(app, tmp_path):
+    missing = run(app, "verify-licence", str(tmp_path / "none.json"))
+    folder = run(app, "verify-licence", str(tmp_path))
+    no_argument = run(app, "verify-licence")
+
+    assert missing.exit_code == 2 and "No se puede leer" in missing.output
+    assert folder.exit_code == 2
+    assert no_argument.exit_code == 2
