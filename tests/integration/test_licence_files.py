@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing import services
 from store.licensing.files import (
@@ -264,3 +269,62 @@ def test_verify_licence_cannot_read_a_missing_file_or_a_folder_exit_status_2(app
     assert missing.exit_code == 2 and "No se puede leer" in missing.output
     assert folder.exit_code == 2
     assert no_argument.exit_code == 2
+
+
+# The standalone verifier published in the docs, run as a client would run it.
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+VERIFIER = re.compile(r"#+ A verifier in a few lines\n.*?```python\n(.*?)```", re.DOTALL)
+
+
+def published_verifier(tmp_path) -> Path:
+    """The documented verifier, from whichever doc holds it (licence-files.md or api.md)."""
+    blocks = [VERIFIER.search(path.read_text(encoding="utf-8")) for path in DOCS.glob("*.md")]
+    found = [block[1] for block in blocks if block]
+    assert len(found) == 1, "exactly one doc publishes the verifier"
+    path = tmp_path / "verify_licence.py"
+    path.write_text(found[0], encoding="utf-8")
+    return path
+
+
+def run_verifier(script, tmp_path, document, keys) -> subprocess.CompletedProcess:
+    licence_path = saved(tmp_path, document)
+    keys_path = tmp_path / "signing-keys.json"
+    keys_path.write_text(json.dumps({"keys": keys}), encoding="utf-8")
+    return subprocess.run([sys.executable, str(script), str(licence_path), str(keys_path)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_documented_verifier_accepts_a_genuine_file(licence, tmp_path):
+    script = published_verifier(tmp_path)
+
+    result = run_verifier(script, tmp_path, licence_file(licence, now=utcnow()),
+                          get_signer().public_keys())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"valid: licence {licence.id}, Almiquí Antivirus Hogar")
+
+
+def test_the_documented_verifier_refuses_tampered_unknown_key_and_expired_files(
+    licence, tmp_path
+):
+    script = published_verifier(tmp_path)
+    keys = get_signer().public_keys()
+    genuine = licence_file(licence, now=utcnow())
+    tampered = copy.deepcopy(genuine)
+    tampered["licence"]["seats"] = 30
+    licence.expires_at = datetime(2021, 1, 1, tzinfo=UTC)
+    expired = licence_file(licence, now=utcnow())
+    other_keys = Signer([("sk-other", b64decode(new_signing_seed()))]).public_keys()
+
+    results = {
+        "tampered": run_verifier(script, tmp_path, tampered, keys),
+        "unknown key": run_verifier(script, tmp_path, genuine, other_keys),
+        "expired": run_verifier(script, tmp_path, expired, keys),
+        "not a licence": run_verifier(script, tmp_path, {"licence": []}, keys),
+    }
+
+    assert {name: r.returncode for name, r in results.items()} == dict.fromkeys(results, 1)
+    assert "the file was altered" in results["tampered"].stderr
+    assert "unknown key" in results["unknown key"].stderr
+    assert "expired on 2021-01-01T00:00:00Z" in results["expired"].stderr
