@@ -84,6 +84,22 @@ def test_create_app_refuses_production_without_a_signing_key(tmp_path):
     assert not (tmp_path / "signing.json").exists()
 
 
+def test_the_flask_command_explains_a_missing_production_signing_key(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STORE_")}
+    environ.update(production_config(tmp_path))
+    del environ["STORE_SIGNING_KEYS"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "store", "store", "verify-licence", "x.json"],
+        env=environ, capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "STORE_SIGNING_KEYS must be set in production" in result.stderr
+    assert "flask store new-signing-key" in result.stderr
+    assert not (tmp_path / "signing.json").exists()
+
+
 def test_production_signs_with_the_configured_key_and_creates_no_key_file(tmp_path):
     app = create_app(production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1"))
 
