@@ -49,11 +49,7 @@ from store.accounts.services import (
     verify_email,
 )
 from store.dbtypes import utcnow
-from store.licensing.files import (
-    licence_file,
-    licence_file_name,
-    licence_file_text,
-)
+from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders.services import (
     customer_licences,
     customer_orders,

@@ -7,10 +7,10 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from store.extensions import db
+from store.licensing.files import has_licence_file
 from store.mail.kinds import RenderedEmail, register_email_kind, render_email
 from store.mail.models import OutboxMessage
 from store.orders.models import Order
-from store.licensing.files import has_licence_file
 from store.orders.services import keys_file_link, licence_file_link, order_link, order_view
 
 ORDER_DELIVERY = "order_delivery"

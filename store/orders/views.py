@@ -1,4 +1,5 @@
-"""The order page: status, lines, total and keys, for the buyer only.
+"""The order page: status, lines, total and keys, for the buyer only, and its downloads
+(the keys as text, each licence as a signed file).
 
 Its pay-again form comes from the payments area, which registers it for this template and
 handles its POST: orders sits below payments and never imports it.
@@ -27,10 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store.dbtypes import utcnow
 from store.extensions import db
+from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders import bp
 from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
-from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders.services import (
     find_order_by_link,
     find_own_order,
