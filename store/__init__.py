@@ -15,6 +15,7 @@ from store.errors import register_errorhandlers
 from store.extensions import babel, configure_sqlite, csrf, db, migrate
 from store.ratelimit import register_rate_limits
 from store.resources import default_instance_path, resource_dir
+from store.signing import signer_from_config
 from store.static_files import register_static_files
 from store.urls import MAX_REDIRECT_LENGTH, RowIdConverter
 from store.vault import vault_from_config
@@ -72,6 +73,7 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     app.extensions["store_vault"] = vault_from_config(app.config, Path(app.instance_path))
+    app.extensions["store_signer"] = signer_from_config(app.config, Path(app.instance_path))
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_item=render_item)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

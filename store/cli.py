@@ -221,3 +221,67 @@ def create_user(email: str, role: str, name: str) -> None:
         raise click.ClickException(str(error.detail))
     click.echo(_("User %(email)s created with the role %(role)s.", email=user.email,
                  role=user.role.label))
+
+
+@store_cli.command("new-signing-key")
+@click.option("--id", "key_id", default=None,
+              help="Id of the new key (1-16 letters, digits, '.', '_' or '-'); default sk-DATE.")
+def new_signing_key(key_id: str | None) -> None:
+    """Print a new entry for STORE_SIGNING_KEYS and its public key."""
+    from store.dbtypes import utcnow
+    from store.signing import new_signing_seed, public_key_of
+    from store.vault import KEY_ID, decode_secret
+
+    key_id = key_id if key_id is not None else f"sk-{utcnow():%Y%m%d}"
+    if not KEY_ID.fullmatch(key_id):
+        raise click.BadParameter(
+            _("%(value)s is not a key id: use 1 to 16 letters, digits, '.', '_' or '-'.",
+              value=repr(key_id)), param_hint="'--id'",
+        )
+    seed = new_signing_seed()
+    click.echo(_("New entry for STORE_SIGNING_KEYS (secret: put it first, keep the older "
+                 "keys after it while their files are in use):"))
+    click.echo(f"{key_id}:{seed}")
+    click.echo(_("Its public key (Ed25519, published to clients):"))
+    click.echo(public_key_of(decode_secret("seed", seed)))
+
+
+MAX_LICENCE_FILE = 64 * 1024  # bytes; a licence file is well under 1 KB
+
+
+@store_cli.command("verify-licence")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def verify_licence(file: Path) -> None:
+    """Check a signed licence file against this store's signing keys.
+
+    Exit status: 0 valid, 1 not valid, 2 the file cannot be read.
+    """
+    import json
+
+    from store.dbtypes import utcnow
+    from store.licensing.files import InvalidLicenceFile, expires_at, verify_licence_file
+    from store.signing import get_signer
+
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read(MAX_LICENCE_FILE + 1)
+    except OSError as error:
+        raise click.BadParameter(_("%(file)s cannot be read: %(reason)s", file=str(file),
+                                   reason=error.strerror or error), param_hint="FILE") from None
+    try:
+        if len(raw) > MAX_LICENCE_FILE:
+            raise InvalidLicenceFile(_("The file is too large to be a licence file."))
+        try:
+            document = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidLicenceFile(_("The file is not a licence file (not UTF-8 JSON).")) \
+                from None
+        licence = verify_licence_file(document, get_signer().public_keys())
+    except InvalidLicenceFile as error:
+        raise click.ClickException(_("Not valid: %(reason)s", reason=error.detail)) from None
+    click.echo(_("Valid: licence %(id)d, %(product)s (%(plan)s), devices: %(seats)d, expires "
+                 "%(expires)s, signed with key %(key_id)s.", id=licence["licence_id"],
+                 product=licence["product"], plan=licence["plan"], seats=licence["seats"],
+                 expires=licence["expires_at"], key_id=licence["key_id"]))
+    if expires_at(licence) <= utcnow():
+        click.echo(_("Note: this licence has expired."))

@@ -45,6 +45,8 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     # Licence key vault (store/vault.py): encryption keys and the lookup secret.
     "STORE_VAULT_KEYS": ("STORE_VAULT_KEYS", str, None),
     "STORE_VAULT_LOOKUP_KEY": ("STORE_VAULT_LOOKUP_KEY", str, None),
+    # Ed25519 keys that sign licence files (store/signing.py): "id:seed,...", newest first.
+    "STORE_SIGNING_KEYS": ("STORE_SIGNING_KEYS", str, None),
     "STORE_IMPORT_BATCH_SIZE": ("STORE_IMPORT_BATCH_SIZE", int, 1000),
     # Cart, checkout and payments.
     "STORE_CART_MAX_QUANTITY": ("STORE_CART_MAX_QUANTITY", int, 50),

@@ -69,7 +69,9 @@ def new_secret() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def _decode_secret(name: str, text: str) -> bytes:
+def decode_secret(name: str, text: str, command: str = "new-vault-secret") -> bytes:
+    """Return the 32 bytes of a URL-safe base64 secret. Raises ConfigurationError naming
+    the setting ``name`` and the ``flask store`` command that makes one."""
     try:
         raw = base64.urlsafe_b64decode(text.strip().encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError):
@@ -77,7 +79,7 @@ def _decode_secret(name: str, text: str) -> bytes:
     if len(raw) != 32:
         raise ConfigurationError(
             f"{name} must hold 32 random bytes in URL-safe base64; "
-            "create one with `flask store new-vault-secret`"
+            f"create one with `flask store {command}`"
         )
     return raw
 
@@ -123,16 +125,24 @@ class Vault:
         return self.seal(self.open(ciphertext, key_id, lookup_hash))
 
 
-def _parse_keys(text: str) -> list[tuple[str, bytes]]:
+def parse_keys(
+    text: str, setting: str = "STORE_VAULT_KEYS", command: str = "new-vault-secret"
+) -> list[tuple[str, bytes]]:
+    """Parse "id:secret,id:secret" (newest first) into (id, 32 bytes) pairs.
+
+    Raises ConfigurationError naming ``setting`` for a malformed entry or a repeated id.
+    """
     keys = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         key_id, sep, secret = item.partition(":")
         if not sep or not KEY_ID.fullmatch(key_id):
             raise ConfigurationError(
-                "STORE_VAULT_KEYS must be a comma-separated list of id:key, newest first "
+                f"{setting} must be a comma-separated list of id:key, newest first "
                 "(ids of 1-16 letters, digits, '.', '_' or '-')"
             )
-        keys.append((key_id, _decode_secret(f"STORE_VAULT_KEYS ({key_id})", secret)))
+        keys.append((key_id, decode_secret(f"{setting} ({key_id})", secret, command)))
+    if len({key_id for key_id, _ in keys}) != len(keys):
+        raise ConfigurationError(f"{setting} has the same key id twice")
     return keys
 
 
@@ -164,8 +174,8 @@ def vault_from_config(config: Mapping[str, object], instance_path: Path) -> Vaul
         keys_text = keys_text or material["keys"]
         lookup_text = lookup_text or material["lookup_key"]
     return Vault(
-        _parse_keys(str(keys_text)),
-        _decode_secret("STORE_VAULT_LOOKUP_KEY", str(lookup_text)),
+        parse_keys(str(keys_text)),
+        decode_secret("STORE_VAULT_LOOKUP_KEY", str(lookup_text)),
     )
 
 

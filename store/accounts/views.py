@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import (
     Flask,
+    Response,
     current_app,
     flash,
     make_response,
@@ -48,6 +49,7 @@ from store.accounts.services import (
     verify_email,
 )
 from store.dbtypes import utcnow
+from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders.services import (
     customer_licences,
     customer_orders,
@@ -233,6 +235,19 @@ def show_key(licence_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("accounts.my_licences"))
     return _licences_page(form, shown_id=licence_id)
+
+
+@bp.get("/cuenta/licencias/<int:licence_id>/licencia.json")
+@login_required
+def licence_download(licence_id: int):
+    """One of the customer's licences as a signed file (NotFound for anyone else's)."""
+    now = utcnow()
+    owned = pick_licence(customer_licences(owner_of(current_user), now), licence_id)
+    response = Response(licence_file_text(licence_file(owned.licence, now=now)),
+                        mimetype="application/json")
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=licence_file_name(owned.licence))
+    return _no_store(response)
 
 
 def _account_page(status: int = 200, **forms):

@@ -10,7 +10,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Load the licensing tables and register the low-stock email (the area has no pages)."""
-    from store.licensing import emails, models  # noqa: F401
+    """Load the licensing tables and register the low-stock email (the area has no pages);
+    let templates ask whether a licence gets a signed file."""
+    from store.licensing import emails, files, models  # noqa: F401
 
     emails.register(app)
+    app.jinja_env.globals["has_licence_file"] = files.has_licence_file

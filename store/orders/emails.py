@@ -7,10 +7,11 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from store.extensions import db
+from store.licensing.files import has_licence_file
 from store.mail.kinds import RenderedEmail, register_email_kind, render_email
 from store.mail.models import OutboxMessage
 from store.orders.models import Order
-from store.orders.services import keys_file_link, order_link, order_view
+from store.orders.services import keys_file_link, licence_file_link, order_link, order_view
 
 ORDER_DELIVERY = "order_delivery"
 STAFF_ALERT = "staff_alert"
@@ -20,10 +21,14 @@ ORDER_REFUNDED = "order_refunded"
 def render_order_delivery(message: OutboxMessage) -> RenderedEmail:
     """The keys of a fulfilled order and the link to its page."""
     view = order_view(message.payload["order_id"])
+    file_links = {
+        licence.id: licence_file_link(view.order, licence)
+        for item in view.lines for licence, _key in item.licences if has_licence_file(licence)
+    }
     return render_email(
         "order_delivery", _("Your licences – order %(number)s", number=view.order.number),
         view=view, order=view.order, link=order_link(view.order),
-        keys_link=keys_file_link(view.order),
+        keys_link=keys_file_link(view.order), file_links=file_links,
     )
 
 

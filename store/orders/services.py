@@ -53,6 +53,13 @@ def keys_file_link(order: Order) -> str:
     return public_url("orders.keys_file", number=order.number, t=reveal(order.access))
 
 
+def licence_file_link(order: Order, licence: Licence) -> str:
+    """The emailed address of one licence's signed file (carries the order's access token,
+    never the licence key)."""
+    return public_url("orders.licence_download", number=order.number, licence_id=licence.id,
+                      t=reveal(order.access))
+
+
 def order_page_url(order: Order) -> str:
     """The order page's public address without the token (opens for the buyer's session)."""
     return public_url("orders.show", number=order.number)
@@ -93,6 +100,14 @@ def order_view(order_id: int) -> OrderView:
     for licence in licences:
         by_line[licence.order_line_id].append((licence, reveal(licence)))
     return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines])
+
+
+def order_licence(order: Order, licence_id: int) -> Licence:
+    """Licence ``licence_id`` when it was issued for ``order``. Raises NotFound otherwise."""
+    licence = db.session.get(Licence, licence_id)
+    if licence is None or licence.order_line.order_id != order.id:
+        raise NotFound()
+    return licence
 
 
 def _by_number(number: str) -> Order | None:

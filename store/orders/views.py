@@ -1,4 +1,5 @@
-"""The order page: status, lines, total and keys, for the buyer only.
+"""The order page: status, lines, total and keys, for the buyer only, and its downloads
+(the keys as text, each licence as a signed file).
 
 Its pay-again form comes from the payments area, which registers it for this template and
 handles its POST: orders sits below payments and never imports it.
@@ -12,19 +13,29 @@ from __future__ import annotations
 
 import logging
 
-from flask import has_request_context, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.dbtypes import utcnow
 from store.extensions import db
+from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders import bp
 from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
 from store.orders.services import (
     find_order_by_link,
     find_own_order,
+    order_licence,
     order_view,
     owner_of,
     unpaid_orders,
@@ -55,7 +66,8 @@ def open_emailed_link():
     if number not in remembered_orders():
         number = find_order_by_link(number, request.args["t"]).number
         remember_order(number)
-    return _no_store(redirect(url_for(request.endpoint, number=number)))
+    values = {**request.view_args, "number": number}
+    return _no_store(redirect(url_for(request.endpoint, **values)))
 
 
 def _no_token() -> bool:
@@ -90,6 +102,17 @@ def keys_file(number: str):
     # Werkzeug quotes the name, and encodes it (RFC 5987) should a translation need it.
     response.headers.set("Content-Disposition", "attachment",
                          filename=_("keys-%(number)s.txt", number=order.number))
+    return _no_store(response)
+
+
+@bp.get("/pedido/<number>/licencias/<int:licence_id>.json")
+def licence_download(number: str, licence_id: int):
+    """One licence of the order as a signed file (a download, never cached)."""
+    order = find_own_order(number, remembered_orders(), owner_of(current_user))
+    licence = order_licence(order, licence_id)
+    response = Response(licence_file_text(licence_file(licence, now=utcnow())),
+                         mimetype="application/json")
+    response.headers.set("Content-Disposition", "attachment", filename=licence_file_name(licence))
     return _no_store(response)
 
 

@@ -72,6 +72,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
         {}, {"anonymous": 200, "buyer": 302, "other": 200},
     ),
     ("/pedido/<number>/claves.txt", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
+    # Licence 1 is nobody's here (the world's order is unpaid): nobody gets a file.
+    ("/pedido/<number>/licencias/<int:licence_id>.json", "GET"): ({}, 404),
     ("/carrito/desde-pedido/<number>", "POST"): (
         {}, {"anonymous": 404, "buyer": 302, "other": 404},
     ),
@@ -93,6 +95,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/cuenta/licencias", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
     # Licence 1 is nobody's here: a signed-in visitor learns nothing more than a 404.
     ("/cuenta/licencias/<int:licence_id>/ver", "POST"): (
+        {}, by_visitor(302, 404, 404, 302, 302, 404)),
+    ("/cuenta/licencias/<int:licence_id>/licencia.json", "GET"): (
         {}, by_visitor(302, 404, 404, 302, 302, 404)),
     ("/cuenta/", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
     ("/cuenta/nombre", "POST"): ({"name": "Otro"}, 302),

@@ -153,7 +153,9 @@ def paid_order(app, client, plans, shopper) -> dict:
     """A fulfilled order of the ``client`` session, its keys and the link from its email."""
     page = shopper.buy(plans["generated"])
     number = re.search(r"/pedido/([^/]+)/", page)[1]
-    link = re.search(r"http://127\.0\.0\.1:5000(/pedido/\S+)", plain_text(delivered(app)[0]))[1]
+    # The order page's link (the email also links each licence file under the order).
+    link = re.search(r"http://127\.0\.0\.1:5000(/pedido/[^/\s]+/\?t=\S+)",
+                     plain_text(delivered(app)[0]))[1]
     other_token = secrets.token_hex(20)  # well formed, but no order's token
     keys = Shopper.keys_in(client.get(page).get_data(as_text=True))
     assert len(keys) == 1

@@ -56,6 +56,7 @@ def test_create_app_refuses_production_without_vault_secrets(tmp_path):
 
 
 def production_config(tmp_path, **extra) -> dict:
+    from store.signing import new_signing_seed
     from store.vault import new_secret
 
     return {
@@ -65,12 +66,45 @@ def production_config(tmp_path, **extra) -> dict:
         "STORE_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
         "STORE_VAULT_KEYS": f"2026a:{new_secret()}",
         "STORE_VAULT_LOOKUP_KEY": new_secret(),
+        "STORE_SIGNING_KEYS": f"sk-2026:{new_signing_seed()}",
         "STORE_SMTP_HOST": "smtp.example.test",
         "STORE_STAFF_EMAIL": "ventas@example.test",
         "STORE_BASE_URL": "https://tienda.example.test",
         "STORE_REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: nothing is requested
         **extra,
     }
+
+
+def test_create_app_refuses_production_without_a_signing_key(tmp_path):
+    config = production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1")
+    del config["STORE_SIGNING_KEYS"]
+
+    with pytest.raises(ConfigurationError, match="STORE_SIGNING_KEYS must be set in production"):
+        create_app(config)
+    assert not (tmp_path / "signing.json").exists()
+
+
+def test_the_flask_command_explains_a_missing_production_signing_key(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STORE_")}
+    environ.update(production_config(tmp_path))
+    del environ["STORE_SIGNING_KEYS"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "store", "store", "verify-licence", "x.json"],
+        env=environ, capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "STORE_SIGNING_KEYS must be set in production" in result.stderr
+    assert "flask store new-signing-key" in result.stderr
+    assert not (tmp_path / "signing.json").exists()
+
+
+def test_production_signs_with_the_configured_key_and_creates_no_key_file(tmp_path):
+    app = create_app(production_config(tmp_path, STORE_ALLOW_SANDBOX_IN_PRODUCTION="1"))
+
+    assert [key["key_id"] for key in app.extensions["store_signer"].public_keys()] == ["sk-2026"]
+    assert not (tmp_path / "signing.json").exists()
 
 
 def test_production_refuses_the_sandbox_payment_provider_unless_allowed(tmp_path):
