@@ -18,15 +18,21 @@ from store.licensing.activations import FINGERPRINT_LENGTH, LABEL_LENGTH, Code
 KEY_LENGTH = 200
 
 
+# No control characters (NUL included): a pattern, so the OpenAPI document says it too.
+PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f-\x9f]*$",
+                            error="Control characters are not allowed.")
+
+
 def printable(text: str) -> None:
-    """Refuse control characters (NUL included) and lone surrogates."""
+    """Refuse what the pattern lets through: lone surrogates ("\\ud800" in JSON) and a
+    control character at the very end (Python's ``$`` matches before a final newline)."""
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
         raise ma.ValidationError("Control characters are not allowed.")
 
 
 def _text(length: int, *, required: bool = True, minimum: int = 1, description: str = ""):
     return fields.String(
-        required=required, validate=[validate.Length(minimum, length), printable],
+        required=required, validate=[validate.Length(minimum, length), PRINTABLE, printable],
         metadata={"description": description},
     )
 
