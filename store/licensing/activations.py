@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import delete, func, select
 
 from store.audit.models import Actor, record
@@ -79,9 +80,10 @@ class TooManyActivations(StoreError):
     title = _l("Every seat of this licence is in use")
 
     def __init__(self, seats: int) -> None:
-        super().__init__(_l(
+        super().__init__(_ln(
+            "This licence is active on %(num)d device already. Deactivate it there first.",
             "This licence is active on %(num)d devices already. Deactivate it on one of "
-            "them first.", num=seats))
+            "them first.", seats))
         self.seats = seats
 
 
