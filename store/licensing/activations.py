@@ -163,7 +163,8 @@ def _answer(licence: Licence, code: Code, *, released: bool | None = None) -> Ke
     line = licence.order_line
     return KeyCheck(
         code=code, product=line.product_name, plan=line.plan_name, seats=licence.seats,
-        activations=_seats_used(licence.id), expires_at=licence.expires_at, released=released,
+        activations=_seats_used(licence.id),
+        expires_at=licence.expires_at.replace(microsecond=0), released=released,
     )
 
 
