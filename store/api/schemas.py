@@ -18,21 +18,28 @@ from store.licensing.activations import FINGERPRINT_LENGTH, LABEL_LENGTH, Code
 KEY_LENGTH = 200
 
 
-# No control characters (NUL included): a pattern, so the OpenAPI document says it too.
-PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f-\x9f]*$",
-                            error="Control characters are not allowed.")
+class Printable(validate.Regexp):
+    """No control characters (NUL included) and no lone surrogates ("\\ud800" in JSON).
+
+    A Regexp, so the OpenAPI document gives the pattern; the check itself looks at each
+    character (Python's ``$`` would let a final newline through).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(r"^[^\x00-\x1f\x7f-\x9f]*$", error="Control characters are not allowed.")
+
+    def __call__(self, value: str) -> str:
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
-def printable(text: str) -> None:
-    """Refuse what the pattern lets through: lone surrogates ("\\ud800" in JSON) and a
-    control character at the very end (Python's ``$`` matches before a final newline)."""
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
-        raise ma.ValidationError("Control characters are not allowed.")
+PRINTABLE = Printable()
 
 
 def _text(length: int, *, required: bool = True, minimum: int = 1, description: str = ""):
     return fields.String(
-        required=required, validate=[validate.Length(minimum, length), PRINTABLE, printable],
+        required=required, validate=[validate.Length(minimum, length), PRINTABLE],
         metadata={"description": description},
     )
 
