@@ -60,6 +60,7 @@ class StoreApi(Api):
 
 
 def small_bodies() -> None:
+    """Refuse request bodies over MAX_BODY with a 413 (pages keep the app's limit)."""
     request.max_content_length = MAX_BODY
 
 
@@ -83,6 +84,7 @@ def problem(description: str) -> dict:
 
 
 def configure(app: Flask) -> None:
+    """Give flask-smorest the document's title, version and OpenAPI version."""
     app.config.setdefault("API_TITLE", TITLE)
     app.config.setdefault("API_VERSION", VERSION)
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
