@@ -46,7 +46,8 @@ def licence_key() -> str:
     return f"licence-key:{lookup}"
 
 
-def _limits(view):
+def licence_limits(view):
+    """Limit a licence route per address and per key (shared by every licence route)."""
     view = limited("STORE_LIMIT_API_PER_KEY", per=licence_key, scope=KEY_SCOPE)(view)
     return limited("STORE_LIMIT_API_PER_ADDRESS", scope=ADDRESS_SCOPE)(view)
 
@@ -58,7 +59,8 @@ COMMON_ERRORS = (
 )
 
 
-def _errors(*extra):
+def with_errors(*extra):
+    """Document the ``extra`` (status, options) errors and the 413 and 429 of every route."""
     def decorate(view):
         for status, options in (*extra, *COMMON_ERRORS):
             view = bp.alt_response(status, **options)(view)
@@ -75,10 +77,10 @@ CONFLICT = (409, problem("The licence cannot take this device: EXPIRED, REVOKED,
 
 
 @bp.post("/licences/validate")
-@_limits
+@licence_limits
 @bp.arguments(ValidateRequest)
 @bp.response(200, LicenceAnswer)
-@_errors(INVALID)
+@with_errors(INVALID)
 def validate(body: dict):
     """Say whether a key is usable (and on this device, when a fingerprint is given).
 
@@ -88,20 +90,20 @@ def validate(body: dict):
 
 
 @bp.post("/licences/activate")
-@_limits
+@licence_limits
 @bp.arguments(ActivateRequest)
 @bp.response(200, LicenceAnswer)
-@_errors(INVALID, NOT_FOUND, CONFLICT)
+@with_errors(INVALID, NOT_FOUND, CONFLICT)
 def activate(body: dict):
     """Give this device a seat of the licence; a device that has one keeps it."""
     return activations.activate(body["key"], body["fingerprint"], body.get("label"))
 
 
 @bp.post("/licences/deactivate")
-@_limits
+@licence_limits
 @bp.arguments(DeactivateRequest)
 @bp.response(200, DeactivateAnswer)
-@_errors(INVALID, NOT_FOUND)
+@with_errors(INVALID, NOT_FOUND)
 def deactivate(body: dict):
     """Free this device's seat (when uninstalling); asking again changes nothing."""
     return activations.deactivate(body["key"], body["fingerprint"])

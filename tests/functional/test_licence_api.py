@@ -217,11 +217,11 @@ def test_the_api_needs_no_csrf_token_when_the_store_checks_them(csrf_app, count)
     assert count(Activation, Activation.licence_id == licence_id) == 1
 
 
-def test_the_openapi_document_describes_the_three_routes_as_openapi_3_1(client):
+def test_the_openapi_document_describes_the_licence_routes_as_openapi_3_1(client):
     document = client.get("/api/v1/openapi.json").get_json()
 
     assert document["openapi"] == "3.1.0"
-    assert set(document["paths"]) == {VALIDATE, ACTIVATE, DEACTIVATE}
+    assert {VALIDATE, ACTIVATE, DEACTIVATE} <= set(document["paths"])
     request = document["components"]["schemas"]["ActivateRequest"]
     assert request["additionalProperties"] is False
     assert set(request["required"]) == {"key", "fingerprint"}
