@@ -108,6 +108,9 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
         "STORE_LIMIT_ACCOUNT_PER_ADDRESS", str, "20 per 15 minutes",
     ),
     "STORE_LIMIT_ACCOUNT_PER_ACCOUNT": ("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", str, "5 per 15 minutes"),
+    # The licence API (docs/api.md): per client address, and per licence key (its hash).
+    "STORE_LIMIT_API_PER_ADDRESS": ("STORE_LIMIT_API_PER_ADDRESS", str, "60 per minute"),
+    "STORE_LIMIT_API_PER_KEY": ("STORE_LIMIT_API_PER_KEY", str, "20 per minute"),
     # What unpaid orders may hold of a pool plan's keys (key hoarding).
     "STORE_POOL_MAX_PER_LINE": ("STORE_POOL_MAX_PER_LINE", int, 5),
     "STORE_POOL_MAX_HELD_PER_BUYER": ("STORE_POOL_MAX_HELD_PER_BUYER", int, 10),

@@ -20,6 +20,8 @@ class StoreError(Exception):
 
     status: int = 400
     title = _l("The request could not be completed")
+    # Machine-readable name of the outcome in problem+json answers; None: named by the status.
+    code: str | None = None
 
     def __init__(self, detail: object | None = None) -> None:
         # Keep ``detail`` lazy: it is translated when shown, in the reader's language.
@@ -66,16 +68,34 @@ HTTP_MESSAGES = {
 }
 
 
+# The ``code`` of a problem+json answer when the error names none of its own.
+STATUS_CODES = {
+    400: "BAD_REQUEST", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
+}
+
+
 def _wants_problem_json() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
-def error_response(status: int, title: object, detail: object | None = None) -> Response:
-    """Render an error as a problem+json document or an HTML page in the site's layout."""
+def error_response(
+    status: int, title: object, detail: object | None = None, *, code: str | None = None,
+    errors: dict | None = None,
+) -> Response:
+    """Render an error as a problem+json document or an HTML page in the site's layout.
+
+    Under /api/ the document carries ``code`` (by default named after the status) and,
+    for invalid requests, ``errors``: field name -> messages.
+    """
     if _wants_problem_json():
-        body = {"type": "about:blank", "title": str(title), "status": status}
+        body = {"type": "about:blank", "title": str(title), "status": status,
+                "code": code or STATUS_CODES.get(status, f"HTTP_{status}")}
         if detail is not None:
             body["detail"] = str(detail)
+        if errors:
+            body["errors"] = errors
         response = jsonify(body)
         response.status_code = status
         response.mimetype = "application/problem+json"
@@ -85,7 +105,7 @@ def error_response(status: int, title: object, detail: object | None = None) -> 
 
 
 def handle_store_error(error: StoreError):
-    return error_response(error.status, error.title, error.detail)
+    return error_response(error.status, error.title, error.detail, code=error.code)
 
 
 def handle_http_error(error: HTTPException):

@@ -65,9 +65,14 @@ def _digest(path: str) -> str:
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie, left alone by static files: extensions that look at the session
     after each request (Flask-Login's remember cookie) would otherwise make every CSS file
-    vary by Cookie, and browsers fetch it again whenever the session changes."""
+    vary by Cookie, and browsers fetch it again whenever the session changes.
+
+    Nothing under /api/ (programs: the licence API, providers' notifications) ever gets
+    a session cookie."""
 
     def save_session(self, app, session, response) -> None:
+        if request.path == "/api" or request.path.startswith("/api/"):
+            return
         if request.endpoint == "static" and not session.modified:
             return
         super().save_session(app, session, response)

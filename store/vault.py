@@ -101,6 +101,13 @@ class Vault:
         form = lookup_form(key).encode("utf-8")
         return hmac.new(self._lookup_key, form, hashlib.sha256).hexdigest()
 
+    def keyed_hash(self, purpose: str, text: str) -> str:
+        """Return the hex HMAC of ``purpose:text`` exactly as given (say, a device's
+        fingerprint), under the lookup secret. Lookup forms are upper case, so a lower-case
+        ``purpose`` never hashes like a key."""
+        message = f"{purpose}:{text}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
     def seal(self, key: str) -> Sealed:
         """Encrypt ``key`` under the newest encryption key."""
         lookup = self.lookup_hash(key)

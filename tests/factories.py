@@ -83,3 +83,22 @@ def make_pool(plan: Plan, count: int, prefix: str = "VENDOR") -> list[str]:
             )
         )
     return plain
+
+
+def issue_licence(seats: int = 3, **plan_fields) -> tuple[str, int]:
+    """Issue (and commit) one licence of a new generated plan; return (key, licence id).
+
+    Unlike the factories above it commits, through the issuing use case's steps.
+    """
+    from store.licensing.services import issue
+    from store.unit_of_work import use_case
+    from store.vault import reveal
+
+    plan = make_plan(make_product(plans=[]), seats=seats, **plan_fields)
+    line = make_order(plan).lines[0]
+    db.session.commit()
+    with use_case() as uow:
+        licence = issue(db.session.get(OrderLine, line.id))[0]
+        key, licence_id = reveal(licence), licence.id
+        uow.commit()
+    return key, licence_id

@@ -45,6 +45,7 @@ class InvalidKey(InvalidInput):
     """Text given as a licence key is not one of this store's keys."""
 
     title = _l("The licence key is not valid")
+    code = "INVALID_KEY"
 
 
 def _weight(position: int) -> int:

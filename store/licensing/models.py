@@ -106,3 +106,28 @@ class LowStockAlert(db.Model):
     day: Mapped[date] = mapped_column(Date, unique=True)
     plans: Mapped[int] = mapped_column(Integer)  # how many plans were low
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Activation(db.Model):
+    """A device holding one seat of a licence.
+
+    The device is known only by ``fingerprint_hash``, the vault's keyed hash of its
+    fingerprint (store/licensing/activations.py): the fingerprint itself is never stored.
+    One row per device and licence; ``activations.activate`` counts rows under the
+    licence's row lock so they never exceed its seats.
+    """
+
+    __tablename__ = "licence_activation"
+    __table_args__ = (
+        UniqueConstraint("licence_id", "fingerprint_hash", name="uq_licence_activation_device"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), index=True)
+    fingerprint_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Activation {self.id} licence={self.licence_id}>"

@@ -156,6 +156,12 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/staff/segundo-factor", "POST"): ({}, by_visitor(302, 403, 400, 400, 302, 400)),
     # Providers sign their notifications; an unsigned one is refused for everybody.
     ("/api/pagos/notificacion/<provider>", "POST"): ({}, 400),
+    # The licence API (store/api): the same for everybody, no session; this client posts
+    # form data, which the JSON routes refuse.
+    ("/api/v1/openapi.json", "GET"): ({}, 200),
+    ("/api/v1/licences/validate", "POST"): ({}, 400),
+    ("/api/v1/licences/activate", "POST"): ({}, 400),
+    ("/api/v1/licences/deactivate", "POST"): ({}, 400),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
     ("/pago-de-prueba/<reference>", "GET"): ({}, 200),
     ("/pago-de-prueba/<reference>", "POST"): ({}, 302),

@@ -313,7 +313,7 @@ def test_a_notification_with_a_bad_signature_is_refused_and_changes_nothing(
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
     assert response.get_json() == {
-        "type": "about:blank", "status": 400,
+        "type": "about:blank", "status": 400, "code": "BAD_REQUEST",
         "title": "Se rechazó la notificación de pago", "detail": "Firma incorrecta.",
     }
     with app.app_context():
