@@ -18,10 +18,10 @@ from flask import Flask, current_app, jsonify
 from store.api.spec import ApiBlueprint, StoreApi, configure
 
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
-                  description="Licence checks and device activations.")
+                  description="Licence checks, device activations and signed licence files.")
 
 # Modules that attach routes to ``bp`` (each imported once, before registration).
-ROUTE_MODULES = ("store.api.views",)
+ROUTE_MODULES = ("store.api.views", "store.api.files")
 
 
 def _load_routes() -> None:

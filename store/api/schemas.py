@@ -50,6 +50,7 @@ class Strict(ma.Schema):
 
 
 KEY = "The licence key as the customer typed it (case, spaces and dashes do not matter)."
+TIME = "UTC, to the second: 2027-11-29T00:00:00Z."
 FINGERPRINT = ("A stable identifier of this device, made by the client (kept only as a "
                "keyed hash).")
 
@@ -73,6 +74,10 @@ class DeactivateRequest(Strict):
     fingerprint = _text(FINGERPRINT_LENGTH, description=FINGERPRINT)
 
 
+class FileRequest(Strict):
+    key = _text(KEY_LENGTH, description=KEY)
+
+
 class LicenceAnswer(ma.Schema):
     valid = fields.Boolean(required=True, metadata={"description": "True only for VALID."})
     code = fields.String(required=True, validate=validate.OneOf([c.value for c in Code]))
@@ -90,6 +95,38 @@ class LicenceAnswer(ma.Schema):
 class DeactivateAnswer(LicenceAnswer):
     released = fields.Boolean(required=True, metadata={
         "description": "True when this device's seat was freed; false when it held none."})
+
+
+class SignedLicence(ma.Schema):
+    """The signed object of a licence file: its fields are exactly what was signed."""
+
+    format = fields.Integer(required=True, metadata={"description": "1 (this layout)."})
+    licence_id = fields.Integer(required=True)
+    product = fields.String(required=True)
+    plan = fields.String(required=True)
+    seats = fields.Integer(required=True)
+    starts_at = fields.String(required=True, metadata={"description": TIME})
+    expires_at = fields.String(required=True, metadata={"description": TIME})
+    issued_at = fields.String(required=True, metadata={"description": TIME})
+    key_id = fields.String(required=True, metadata={
+        "description": "The signing key's id (see /api/v1/signing-keys)."})
+
+
+class LicenceFile(ma.Schema):
+    licence = fields.Nested(SignedLicence, required=True)
+    signature = fields.String(required=True, metadata={
+        "description": "Ed25519 over the licence's canonical encoding, URL-safe base64."})
+
+
+class SigningKey(ma.Schema):
+    key_id = fields.String(required=True)
+    algorithm = fields.String(required=True, validate=validate.OneOf(["Ed25519"]))
+    public_key = fields.String(required=True, metadata={
+        "description": "The raw 32-byte public key, URL-safe base64."})
+
+
+class SigningKeys(ma.Schema):
+    keys = fields.List(fields.Nested(SigningKey), required=True)
 
 
 class Problem(ma.Schema):

@@ -16,7 +16,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from sqlalchemy import select
+
 from store.errors import InvalidInput, StoreError
+from store.extensions import db
+from store.licensing.activations import Code, LicenceNotFound, key_lookup
 from store.licensing.models import Licence, LicenceStatus
 from store.signing import BadSignature, UnknownSigningKey, get_signer, verify
 
@@ -31,10 +35,15 @@ MAX_TEXT = 200  # longest string field accepted when verifying
 
 
 class NoLicenceFile(StoreError):
-    """The licence gets no signed file: it was replaced, revoked or refunded."""
+    """The licence gets no signed file: it was replaced, revoked or refunded (``code``
+    says which, as the licence API answers it: REVOKED or REFUNDED)."""
 
     status = 409
     title = _l("This licence has no licence file")
+
+    def __init__(self, detail: object, code: str) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class InvalidLicenceFile(InvalidInput):
@@ -51,11 +60,13 @@ def rfc3339(moment: datetime) -> str:
 def _check_gets_a_file(licence: Licence) -> None:
     if licence.replaced_by_id is not None:
         raise NoLicenceFile(_l("This key was replaced by a new one: download the new "
-                               "licence's file instead."))
+                               "licence's file instead."), Code.REVOKED.value)
     if licence.status == LicenceStatus.REVOKED:
-        raise NoLicenceFile(_l("This licence was revoked: it no longer works."))
+        raise NoLicenceFile(_l("This licence was revoked: it no longer works."),
+                            Code.REVOKED.value)
     if licence.status == LicenceStatus.REFUNDED:
-        raise NoLicenceFile(_l("This licence was refunded: it no longer works."))
+        raise NoLicenceFile(_l("This licence was refunded: it no longer works."),
+                            Code.REFUNDED.value)
 
 
 def has_licence_file(licence: Licence) -> bool:
@@ -86,6 +97,19 @@ def licence_file(licence: Licence, *, now: datetime) -> dict[str, Any]:
         "issued_at": rfc3339(now),
     })
     return {"licence": signed, "signature": signature}
+
+
+def licence_file_for_key(key_text: str, *, now: datetime) -> dict[str, Any]:
+    """The signed licence file of the licence with this key (the licence API).
+
+    Raises InvalidKey (a typo in a key of the store's format, before any query),
+    LicenceNotFound, or NoLicenceFile.
+    """
+    licence = db.session.scalar(
+        select(Licence).where(Licence.lookup_hash == key_lookup(key_text)))
+    if licence is None:
+        raise LicenceNotFound()
+    return licence_file(licence, now=now)
 
 
 def licence_file_text(document: Mapping[str, Any]) -> str:

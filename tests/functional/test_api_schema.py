@@ -10,6 +10,7 @@ pytest 9.2).
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -33,9 +34,6 @@ def test_the_served_document_is_the_one_tested(client):
 def test_the_tested_document_covers_every_route_of_the_api(app):
     routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}
     assert routes - {"/api/v1/openapi.json"} == set(document()["paths"])
-
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture
