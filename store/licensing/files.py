@@ -3,7 +3,7 @@
 A file is ``{"licence": {...}, "signature": "..."}``. The ``licence`` object holds strings
 and integers only (times in RFC 3339 UTC, ending in ``Z``), and never the licence key; the
 signature is Ed25519 over its canonical encoding (store/signing.py), made with the newest
-signing key, whose id is inside the object. See docs/licence-files.md.
+signing key, whose id is inside the object. See docs/api.md ("Signed licence files").
 """
 
 from __future__ import annotations

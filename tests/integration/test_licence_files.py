@@ -278,7 +278,7 @@ VERIFIER = re.compile(r"#+ A verifier in a few lines\n.*?```python\n(.*?)```", r
 
 
 def published_verifier(tmp_path) -> Path:
-    """The documented verifier, from whichever doc holds it (licence-files.md or api.md)."""
+    """The documented verifier, from whichever doc holds it (docs/api.md)."""
     blocks = [VERIFIER.search(path.read_text(encoding="utf-8")) for path in DOCS.glob("*.md")]
     found = [block[1] for block in blocks if block]
     assert len(found) == 1, "exactly one doc publishes the verifier"
