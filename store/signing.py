@@ -54,14 +54,26 @@ def b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64decode(text: str) -> bytes:
-    """Decode URL-safe base64 with or without padding. Raises ValueError when malformed."""
+def b64decode(text: str, *, padded: bool = True) -> bytes:
+    """Decode URL-safe base64, without padding or (when ``padded``) with exactly the
+    right padding. Raises ValueError when malformed.
+
+    Only the canonical spellings pass: stray characters or unused low bits, which lenient
+    decoders ignore, are refused. Signatures are read with ``padded=False``, so a
+    signature has one spelling and changing any character of it makes it fail.
+    """
     if not isinstance(text, str) or not text.isascii():
         raise ValueError("not base64")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise ValueError("not base64") from None
+    spellings = {b64encode(data)}
+    if padded:
+        spellings.add(base64.urlsafe_b64encode(data).decode("ascii"))
+    if text not in spellings:
+        raise ValueError("not base64 as the store writes it")
+    return data
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:
@@ -134,7 +146,7 @@ def verify(signed: Mapping[str, Any], signature: str,
     """
     key = _public_key(signed.get("key_id"), public_keys)
     try:
-        raw = b64decode(signature)
+        raw = b64decode(signature, padded=False)
         key.verify(raw, canonical(signed))
     except (ValueError, TypeError, InvalidSignature):
         raise BadSignature("the signature does not match: the document was altered") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from store.api import bp
 from store.api.schemas import FileRequest, LicenceFile, SigningKeys
 from store.api.spec import problem
-from store.api.views import INVALID, NOT_FOUND, licence_limits, with_errors
+from store.api.views import ADDRESS_SCOPE, INVALID, NOT_FOUND, licence_limits, with_errors
 from store.dbtypes import utcnow
 from store.licensing.files import licence_file_for_key
 from store.ratelimit import limited
@@ -24,7 +24,7 @@ NO_FILE = (409, problem("The licence was revoked (also when its key was replaced
 
 
 @bp.get("/signing-keys")
-@limited("STORE_LIMIT_API_PER_ADDRESS", scope="licence-api")
+@limited("STORE_LIMIT_API_PER_ADDRESS", scope=ADDRESS_SCOPE)
 @bp.response(200, SigningKeys)
 @with_errors()
 def signing_keys():

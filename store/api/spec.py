@@ -29,6 +29,14 @@ VERSION = "1"
 class StoreParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
+    def _raw_load_json(self, req):
+        """The JSON body; one nested too deep for the parser is invalid JSON like any other
+        (a RecursionError is not a ValueError, so webargs would let it through as a 500)."""
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as error:
+            self._handle_invalid_json_error(error, req)
+
 
 class ApiBlueprint(Blueprint):
     """A blueprint of the API: small JSON bodies, refused bodies as problem+json."""

@@ -31,7 +31,7 @@ def licence_key() -> str:
     request.max_content_length = MAX_BODY  # the limiter reads the body before the route
     try:
         body = request.get_json(silent=True)
-    except HTTPException:  # too large: the route answers 413 itself
+    except (HTTPException, RecursionError):  # too large or too deep: the route answers
         body = None
     key = body.get("key") if isinstance(body, dict) else None
     if not isinstance(key, str):

@@ -29,7 +29,7 @@ from store.extensions import db
 from store.licensing import keys
 from store.licensing.models import Activation, Licence, LicenceStatus
 from store.unit_of_work import use_case
-from store.vault import get_vault, lookup_form
+from store.vault import get_vault
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,10 @@ def key_lookup(key_text: str) -> str:
 
     Text of 32 letters and digits (spaces, dashes and case ignored) is in this store's
     format and must pass its check group: raises InvalidKey, before any query, for a typo.
-    Other text is a vendor's key (pool plans) and is looked up as it is.
+    Other text is a vendor's key (pool plans) and is looked up as it is; the import
+    refuses vendor keys in this store's format (store/licensing/importing.py).
     """
-    symbols = lookup_form(key_text).translate(keys.LOOK_ALIKES)
-    if len(symbols) == keys.KEY_SYMBOLS and all(s in keys.VALUES for s in symbols):
+    if keys.in_store_format(key_text):
         return get_vault().lookup_hash(keys.normalise(key_text))
     return get_vault().lookup_hash(key_text)
 

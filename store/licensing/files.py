@@ -32,6 +32,8 @@ FIELDS: dict[str, type] = {
 }
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_TEXT = 200  # longest string field accepted when verifying
+# Integers are exact in every JSON reader (and RFC 8785 writes them as Python does) below 2^53.
+MAX_INTEGER = 2**53 - 1
 
 
 class NoLicenceFile(StoreError):
@@ -141,7 +143,8 @@ def _checked_shape(document: object) -> tuple[dict[str, Any], str]:
     for name, kind in FIELDS.items():
         value = licence[name]
         # bool is an int in Python, never in a licence file.
-        if type(value) is not kind or (kind is str and len(value) > MAX_TEXT):
+        if type(value) is not kind or (kind is str and len(value) > MAX_TEXT) or (
+                kind is int and not 0 <= value <= MAX_INTEGER):
             raise InvalidLicenceFile(_l("The field %(field)s has the wrong type.", field=name))
     if licence["format"] != FORMAT:
         raise InvalidLicenceFile(_l("This licence file format is not known."))

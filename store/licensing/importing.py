@@ -26,6 +26,7 @@ from store.audit.models import Actor, record
 from store.catalogue.models import Fulfilment, Plan
 from store.dbtypes import utcnow
 from store.extensions import db
+from store.licensing import keys
 from store.licensing.key_files import ImportFileError, KeySource, check_key_file, read_key_file
 from store.licensing.models import Licence, PoolKey, PoolKeyState
 from store.unit_of_work import use_case
@@ -76,7 +77,19 @@ def _line_problem(key: str) -> LazyString | None:
         return _l("too long (more than %(max)d characters)", max=MAX_KEY_LENGTH)
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in key):
         return _l("contains control characters")
+    if keys.in_store_format(key) and not _passes_check_group(key):
+        # The licence API would answer it as a mistyped key of this store (INVALID_KEY).
+        return _l("has the shape of this store's own keys (32 letters and digits) without "
+                  "being one, so the antivirus program would take it for a typo")
     return None
+
+
+def _passes_check_group(key: str) -> bool:
+    try:
+        keys.normalise(key)
+    except keys.InvalidKey:
+        return False
+    return True
 
 
 def check_pool_plan(plan: Plan | None, sku: str) -> Plan:

@@ -90,6 +90,13 @@ def is_valid(symbols: str) -> bool:
     return _weighted_sum(symbols) == 0 and _hash_symbols(random_part) == hashed
 
 
+def in_store_format(text: str) -> bool:
+    """True when ``text`` has the shape of this store's keys (32 symbols of its alphabet,
+    case, spaces, dashes and look-alikes aside), whether or not its check group holds."""
+    symbols = str(text).strip().upper().translate(SEPARATORS).translate(LOOK_ALIKES)
+    return len(symbols) == KEY_SYMBOLS and all(s in VALUES for s in symbols)
+
+
 def normalise(text: str) -> str:
     """Turn a key as typed by a person into its canonical grouped form.
 

@@ -150,10 +150,13 @@ BAD_BODIES = {
     "lone surrogate": ('{"key": "K\\ud800", "fingerprint": "desk-pc"}', "application/json"),
     "form body": ("key=K&fingerprint=desk-pc", "application/x-www-form-urlencoded"),
     "no body": ("", "application/json"),
+    # 2 KB, under the size limit, and too deep for Python's JSON parser.
+    "nested too deep": ("[" * 1000 + "]" * 1000, "application/json"),
+    "a key nested too deep": ('{"key": ' + "[" * 1000 + "]" * 1000 + "}", "application/json"),
 }
 
 
-@pytest.mark.parametrize("path", [VALIDATE, ACTIVATE, DEACTIVATE])
+@pytest.mark.parametrize("path", [VALIDATE, ACTIVATE, DEACTIVATE, "/api/v1/licences/file"])
 @pytest.mark.parametrize("kind", sorted(BAD_BODIES))
 def test_a_bad_body_is_a_400_invalid_request_that_changes_nothing(client, licence, count, path, kind):
     key, licence_id = licence

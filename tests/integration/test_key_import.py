@@ -81,6 +81,19 @@ def test_the_report_counts_duplicates_known_keys_and_invalid_lines(app, pool_pla
     assert pool_size(app) == 3
 
 
+def test_a_vendor_key_shaped_like_the_stores_own_keys_is_refused(app, pool_plan, tmp_path):
+    # 32 hexadecimal digits read as 32 symbols of the store's alphabet: the licence API
+    # would answer INVALID_KEY for it, so it could never be used.
+    content = "0123456789abcdef0123456789abcdef\nVEND-AAAA-0001\n"
+
+    report = run_import(app, pool_plan, write(tmp_path, "keys.txt", content))
+
+    assert report.imported == 1
+    assert [(p.line, p.reason.startswith("tiene la forma de las claves")) for p in report.invalid] == [
+        (1, True)]
+    assert pool_size(app) == 1
+
+
 def test_importing_the_same_file_twice_adds_nothing_the_second_time(app, pool_plan, tmp_path):
     path = write(tmp_path, "keys.txt", "KEYCODE-01\nKEYCODE-02\nKEYCODE-03\n")
     run_import(app, pool_plan, path)

@@ -116,6 +116,21 @@ def test_changing_any_byte_of_the_signed_licence_or_its_signature_makes_it_inval
     assert tried > len(body) // 2
 
 
+def test_any_other_spelling_of_the_signature_is_refused(licence):
+    """Every character of the signature's text changed, and padding added: lenient base64
+    would ignore the last character's unused bits or the padding."""
+    document = licence_file(licence, now=NOW)
+    keys = get_signer().public_keys()
+    text = document["signature"]
+    spellings = [text + "==", text + "=", " " + text]
+    for index, character in enumerate(text):
+        spellings += [text[:index] + other + text[index + 1:]
+                      for other in "AQgw_-" if other != character]
+    for spelling in spellings:
+        with pytest.raises(InvalidLicenceFile):
+            verify_licence_file({**document, "signature": spelling}, keys)
+
+
 def test_a_file_from_a_key_no_longer_configured_is_refused_by_name(licence):
     document = licence_file(licence, now=NOW)
     others = Signer([("sk-other", b64decode(new_signing_seed()))]).public_keys()
@@ -131,6 +146,8 @@ def test_a_file_from_a_key_no_longer_configured_is_refused_by_name(licence):
     lambda d: d["licence"].update(seats="3"),
     lambda d: d["licence"].update(seats=True),
     lambda d: d["licence"].update(seats=3.0),
+    lambda d: d["licence"].update(seats=2**53),  # beyond what every JSON reader reads exactly
+    lambda d: d["licence"].update(licence_id=-1),
     lambda d: d["licence"].update(format=2),
     lambda d: d["licence"].update(expires_at="2027-11-29"),
     lambda d: d["licence"].update(product="x" * 201),
