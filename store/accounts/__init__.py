@@ -9,7 +9,7 @@ bp = Blueprint("accounts", __name__)
 
 def init_app(app: Flask) -> None:
     """Load the users table, attach the account pages, sign-in and the account emails."""
-    from store.accounts import emails, models, views  # noqa: F401 - views attach the routes
+    from store.accounts import devices, emails, models, views  # noqa: F401 - they attach routes
     from store.accounts.services import login_manager
 
     login_manager.init_app(app)

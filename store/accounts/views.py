@@ -214,7 +214,7 @@ def my_orders():
 
 def _licences_page(form: ConfirmForm, shown_id: int | None = None):
     """Mis licencias, with the key of licence ``shown_id`` shown (NotFound if not theirs)."""
-    licences = customer_licences(owner_of(current_user), utcnow())
+    licences = customer_licences(owner_of(current_user), utcnow(), with_devices=True)
     shown = pick_licence(licences, shown_id) if shown_id is not None else None
     return _no_store(make_response(render_template(
         "accounts/licences.html", licences=licences, shown=shown, form=form,

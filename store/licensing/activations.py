@@ -4,10 +4,11 @@ A device is known by its fingerprint (any text the client derives from the machi
 store keeps only ``fingerprint_hash``, the vault's keyed hash of ``device:<fingerprint>``,
 so the database never holds a fingerprint or a key.
 
-``check`` only reads. ``activate``, ``deactivate``, ``free_seat`` and ``free_all_seats``
-are use cases: each takes the licence's row lock (``FOR UPDATE`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite) before counting seats, so concurrent activations never
-exceed the licence's seats (DESIGN invariant 5). Keys are never logged.
+``check`` reads, and marks a device seen at most once an hour (one guarded UPDATE).
+``activate``, ``deactivate``, ``free_seat`` and ``free_all_seats`` are use cases: each
+takes the licence's row lock (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
+SQLite) before counting seats, so concurrent activations never exceed the licence's
+seats (DESIGN invariant 5). Keys are never logged.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import enum
 import logging
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from store.audit.models import Actor, record
 from store.dbtypes import utcnow
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LABEL_LENGTH = 80
 FINGERPRINT_LENGTH = 128
+SEEN_EVERY = timedelta(hours=1)  # how often a check may write a device's last_seen_at
 
 
 class Code(enum.StrEnum):
@@ -179,19 +181,37 @@ def _licence_for_update(lookup: str) -> Licence | None:
 def check(key_text: str, fingerprint: str | None = None, *, now: datetime | None = None) -> KeyCheck:
     """Say whether a key is usable, and on this device when ``fingerprint`` is given.
 
-    Reads only. Raises InvalidKey for a mistyped key in the store's format; an unknown
+    Reads only, except that a device holding a seat is marked seen (at most once an
+    hour, so a daily check keeps "last seen" true without a write per check). Raises InvalidKey for a mistyped key in the store's format; an unknown
     key is an answer (NOT_FOUND), not an error.
     """
     lookup = key_lookup(key_text)
     licence = db.session.scalar(select(Licence).where(Licence.lookup_hash == lookup))
     if licence is None:
         return KeyCheck(Code.NOT_FOUND)
-    code = _unusable(licence, now or utcnow())
+    now = now or utcnow()
+    code, seat = _unusable(licence, now), None
     if code is None and fingerprint is not None:
-        if _seat(licence.id, fingerprint_hash(fingerprint)) is None:
+        seat = _seat(licence.id, fingerprint_hash(fingerprint))
+        if seat is None:
             full = _seats_used(licence.id) >= licence.seats
             code = Code.TOO_MANY_ACTIVATIONS if full else Code.NOT_ACTIVATED
-    return _answer(licence, code or Code.VALID)
+    answer = _answer(licence, code or Code.VALID)
+    if seat is not None and seat.last_seen_at < now - SEEN_EVERY:
+        _mark_seen(seat.id, now)
+    return answer
+
+
+def _mark_seen(activation_id: int, now: datetime) -> None:
+    """Move a device's ``last_seen_at`` to ``now`` unless it moved in the last hour.
+
+    Its own short use case; the WHERE keeps two checks racing to one write.
+    """
+    with use_case() as uow:
+        db.session.execute(update(Activation).where(
+            Activation.id == activation_id, Activation.last_seen_at < now - SEEN_EVERY,
+        ).values(last_seen_at=now))
+        uow.commit()
 
 
 def activate(
@@ -284,6 +304,7 @@ def free_seat(
         db.session.delete(seat)
         _audit(licence, actor, reason, activation_id=activation_id, count=1)
         uow.commit()
+    log.info("licence %s: seat %s was freed", licence_id, activation_id)
 
 
 def free_all_seats(

@@ -91,6 +91,10 @@ class Licence(SealedKeyMixin, db.Model):
     plan: Mapped[Plan] = relationship()
     pool_key: Mapped[PoolKey | None] = relationship()
     replaced_by: Mapped[Licence | None] = relationship(remote_side="Licence.id")
+    # The devices holding its seats, oldest first. Read only (activations.py writes them)
+    # and never loaded behind the caller's back: a query must ask for them (selectinload).
+    activations: Mapped[list[Activation]] = relationship(
+        viewonly=True, lazy="raise", order_by="(Activation.created_at, Activation.id)")
 
     def __repr__(self) -> str:
         return f"<Licence {self.id} line={self.order_line_id} unit={self.unit} {self.status}>"

@@ -16,7 +16,7 @@ from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
-from store.licensing.models import Licence, LicenceStatus
+from store.licensing.models import Activation, Licence, LicenceStatus
 from store.orders.caps import PoolCaps, check_pool_caps
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
 from store.orders.states import can_transition, note, shown_status, transition
@@ -190,6 +190,11 @@ class OwnedLicence:
     def key(self) -> str:
         return reveal(self.licence)
 
+    @property
+    def devices(self) -> list[Activation]:
+        """The devices holding its seats, oldest first (``customer_licences(with_devices=True)``)."""
+        return self.licence.activations
+
 
 def _state(licence: Licence, now: datetime) -> LicenceState:
     if licence.status == LicenceStatus.REVOKED:
@@ -203,19 +208,26 @@ def _state(licence: Licence, now: datetime) -> LicenceState:
     return LicenceState.ACTIVE
 
 
-def customer_licences(owner: Owner, now: datetime) -> list[OwnedLicence]:
-    """The current licences of the customer's orders, the latest to expire first (one query).
+def customer_licences(
+    owner: Owner, now: datetime, *, with_devices: bool = False,
+) -> list[OwnedLicence]:
+    """The current licences of the customer's orders, the latest to expire first.
 
-    A reissued licence shows as its replacement only.
+    A reissued licence shows as its replacement only. Two queries (the licences with
+    their lines, then their orders), and one more for every licence's devices when
+    ``with_devices``, whatever the number of licences.
     """
-    rows = db.session.execute(
+    query = (
         select(Licence, OrderLine)
         .join(OrderLine, Licence.order_line_id == OrderLine.id)
         .join(Order, OrderLine.order_id == Order.id)
         .where(owner.orders_clause(), Licence.replaced_by_id.is_(None))
         .options(selectinload(OrderLine.order))
         .order_by(Licence.expires_at.desc(), Licence.id.desc())
-    ).all()
+    )
+    if with_devices:
+        query = query.options(selectinload(Licence.activations))
+    rows = db.session.execute(query).all()
     return [OwnedLicence(licence, line, _state(licence, now)) for licence, line in rows]
 
 

@@ -1,5 +1,6 @@
 """A customer registers, confirms the email from the .eml file, buys, and finds the licence
-under "Mis licencias", in a real browser on a phone with JavaScript off."""
+under "Mis licencias", where they also free a device's seat, in a real browser on a phone
+with JavaScript off."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from store.accounts.services import NewAccount, register
+from store.extensions import db
+from store.licensing.models import Licence
 from store.mail.services import send_pending
 from tests.conftest import Shopper
 from tests.e2e.conftest import overflowing_elements
+from tests.factories import issue_licence
 
 pytestmark = pytest.mark.e2e
 
@@ -76,4 +81,50 @@ def test_a_customer_registers_confirms_buys_and_finds_the_licence(
     page.get_by_role("button", name="Mostrar la clave").click()
     expect(page.locator("code.licence-key")).to_have_text(key)
     screenshots(page, "licence-shown-375")
+    context.close()
+
+
+def test_a_customer_sees_the_devices_of_a_licence_and_frees_one_on_a_small_phone(
+    app, browser, live_server, screenshots
+):
+    with app.app_context():
+        key, licence_id = issue_licence(seats=3)
+        db.session.get(Licence, licence_id).order_line.order.email = "ana@example.com"
+        db.session.commit()
+        register(NewAccount(email="ana@example.com", name="Ana Pérez",
+                            password=Shopper.PASSWORD), verified=True)
+    api = app.test_client()
+    for fingerprint, label in [("laptop-1", "PC-de-la-oficina-principal-del-segundo-piso"),
+                               ("phone-2", None)]:
+        body = {"key": key, "fingerprint": fingerprint} | ({"label": label} if label else {})
+        assert api.post("/api/v1/licences/activate", json=body).status_code == 200
+    context = browser.new_context(java_script_enabled=False, locale="es-CU",
+                                  viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(live_server + "/cuenta/entrar")
+    page.get_by_label("Correo electrónico").fill("ana@example.com")
+    page.get_by_label("Contraseña").fill(Shopper.PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    page.goto(live_server + "/cuenta/licencias")
+
+    devices = page.locator("li.device")
+    expect(devices).to_have_count(2)
+    expect(page.get_by_text("2 de 3 dispositivos en uso")).to_be_visible()
+    expect(devices.filter(has_text="Dispositivo sin nombre")).to_have_count(1)
+    for width in (320, 375):
+        page.set_viewport_size({"width": width, "height": 640})
+        assert overflowing_elements(page) == []
+        screenshots(page, f"devices-{width}")
+
+    devices.filter(has_text="PC-de-la-oficina").get_by_role(
+        "button", name="Liberar este dispositivo").click()
+
+    expect(page.get_by_text("Dispositivo liberado")).to_be_visible()
+    expect(devices).to_have_count(1)
+    expect(page.get_by_text("PC-de-la-oficina")).to_have_count(0)
+    expect(page.get_by_text("1 de 3 dispositivos en uso")).to_be_visible()
+    for width in (375, 320):
+        page.set_viewport_size({"width": width, "height": 640})
+        assert overflowing_elements(page) == []
+        screenshots(page, f"device-freed-{width}")
     context.close()

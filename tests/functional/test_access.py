@@ -98,6 +98,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
         {}, by_visitor(302, 404, 404, 302, 302, 404)),
     ("/cuenta/licencias/<int:licence_id>/licencia.json", "GET"): (
         {}, by_visitor(302, 404, 404, 302, 302, 404)),
+    ("/cuenta/licencias/<int:licence_id>/dispositivos/<int:activation_id>/liberar", "POST"): (
+        {}, by_visitor(302, 404, 404, 302, 302, 404)),
     ("/cuenta/", "GET"): ({}, by_visitor(302, 200, 200, 302, 302, 200)),
     ("/cuenta/nombre", "POST"): ({"name": "Otro"}, 302),
     ("/cuenta/correo", "POST"): ({}, by_visitor(302, 400, 400, 302, 302, 400)),
@@ -203,7 +205,7 @@ def world(app, shopper, stranger, shopper_for, desk) -> dict:
                    "plan_id": str(plan_id), "token": "not-a-signed-token",
                    "int:licence_id": "1", "int:product_id": str(product_id),
                    "int:plan_id": str(plan_id), "name": "0" * 32 + "-card",
-                   "int:user_id": "1"},
+                   "int:user_id": "1", "int:activation_id": "1"},
         "visitors": {
             "anonymous": lambda: shopper_for(app), "buyer": lambda: shopper,
             "other": lambda: stranger,

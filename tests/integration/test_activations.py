@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -284,3 +284,55 @@ def test_fingerprints_that_differ_only_in_case_are_different_devices(licence):
     activations.activate(key, "DEVICE-ABC")
 
     assert len(seats_of(licence_id)) == 2
+
+
+def last_seen(licence_id: int) -> datetime:
+    return db.session.scalar(
+        sa.select(Activation.last_seen_at).where(Activation.licence_id == licence_id))
+
+
+def updates(counter) -> list[str]:
+    return [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE")]
+
+
+def test_a_check_on_a_device_unseen_for_an_hour_marks_it_seen_and_answers_as_before(
+    licence, count_queries
+):
+    key, licence_id = licence
+    activations.activate(key, "laptop-1", now=utcnow() - timedelta(hours=2))
+    before = utcnow()
+
+    with count_queries() as counter:
+        answer = activations.check(key, "laptop-1")
+
+    assert answer == activations.check(key, "laptop-1")
+    assert (answer.code, answer.activations, answer.released) == (Code.VALID, 1, None)
+    assert last_seen(licence_id) >= before
+    assert len(updates(counter)) == 1
+
+
+def test_a_second_check_within_the_hour_writes_nothing(licence, count_queries):
+    key, licence_id = licence
+    activations.activate(key, "laptop-1", now=utcnow() - timedelta(hours=2))
+    activations.check(key, "laptop-1")
+    seen = last_seen(licence_id)
+
+    with count_queries() as counter:
+        answer = activations.check(key, "laptop-1", now=utcnow() + timedelta(minutes=59))
+
+    assert answer.code == Code.VALID
+    assert updates(counter) == [] and last_seen(licence_id) == seen
+    assert not any("IMMEDIATE" in s.upper() for s in counter.statements)
+
+
+def test_a_check_without_a_seat_or_on_an_expired_licence_marks_nothing_seen(licence):
+    key, licence_id = licence
+    long_ago = utcnow() - timedelta(days=3)
+    activations.activate(key, "laptop-1", now=long_ago)
+
+    other_device = activations.check(key, "phone-2")
+    set_licence(licence_id, expires_at=utcnow() - timedelta(days=1))
+    expired = activations.check(key, "laptop-1")
+
+    assert (other_device.code, expired.code) == (Code.NOT_ACTIVATED, Code.EXPIRED)
+    assert last_seen(licence_id) == long_ago
