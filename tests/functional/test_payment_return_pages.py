@@ -73,16 +73,22 @@ def test_the_checkout_page_shows_what_each_provider_charges_in_its_currency(
     assert "muestra su importe al lado, convertido al cambio actual" in html
 
 
-def test_with_every_method_charging_cup_the_buttons_say_the_amount(make_app, shopper_for,
-                                                                    till_for):
-    app = make_app(STORE_PAYMENT_PROVIDERS="sandbox")
+def shopper_with_a_plan_in_the_cart(app, shopper_for):
+    """A new shopper of ``app`` with a 50.00 CUP plan in the cart."""
     from tests.factories import make_product
+
     with app.app_context():
         product = make_product(plans=[{"name": "1 año", "price_minor": 5000}])
         db.session.commit()
         plan_id = product.plans[0].id
     shopper = shopper_for(app)
     shopper.add(plan_id)
+    return shopper
+
+
+def test_with_every_method_charging_cup_the_buttons_say_the_amount(make_app, shopper_for):
+    shopper = shopper_with_a_plan_in_the_cart(make_app(STORE_PAYMENT_PROVIDERS="sandbox"),
+                                              shopper_for)
 
     checkout = unescape(shopper.page("/caja/"))
     shopper.check_out()
@@ -96,16 +102,9 @@ def test_with_every_method_charging_cup_the_buttons_say_the_amount(make_app, sho
 def test_a_provider_without_an_exchange_rate_is_listed_as_not_available(
     make_app, monkeypatch, shopper_for
 ):
-    from tests.factories import make_product
-
     ScriptedProvider.plug_in(monkeypatch, currency="EUR")
     app = make_app(STORE_PAYMENT_PROVIDERS="sandbox,scripted", STORE_EXCHANGE_RATES="")
-    with app.app_context():
-        product = make_product(plans=[{"name": "1 año", "price_minor": 5000}])
-        db.session.commit()
-        plan_id = product.plans[0].id
-    shopper = shopper_for(app)
-    shopper.add(plan_id)
+    shopper = shopper_with_a_plan_in_the_cart(app, shopper_for)
 
     assert "Tarjeta internacional (Scripted) (no disponible ahora)" in unescape(
         shopper.page("/caja/")
