@@ -182,8 +182,9 @@ def check(key_text: str, fingerprint: str | None = None, *, now: datetime | None
     """Say whether a key is usable, and on this device when ``fingerprint`` is given.
 
     Reads only, except that a device holding a seat is marked seen (at most once an
-    hour, so a daily check keeps "last seen" true without a write per check). Raises InvalidKey for a mistyped key in the store's format; an unknown
-    key is an answer (NOT_FOUND), not an error.
+    hour, so a daily check keeps "last seen" true without a write per check). Raises
+    InvalidKey for a mistyped key in the store's format; an unknown key is an answer
+    (NOT_FOUND), not an error.
     """
     lookup = key_lookup(key_text)
     licence = db.session.scalar(select(Licence).where(Licence.lookup_hash == lookup))
