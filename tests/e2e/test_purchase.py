@@ -103,8 +103,10 @@ def test_a_customer_buys_a_plan_and_gets_the_same_key_on_screen_and_by_email(
     text = emails[0].get_body(preferencelist=("plain",)).get_content()
     html = emails[0].get_body(preferencelist=("html",)).get_content()
     assert keys[0] in text and keys[0] in html
-    link = re.search(r"http://\S+/pedido/\S+", text)[0]
+    # The order page's link (the email also links each licence's signed file).
+    link = re.search(r"http://\S+/pedido/[^/\s]+/\?t=\S+", text)[0]
     assert f"/pedido/{number}/?t=" in link and link in html
+    assert re.search(rf"/pedido/{number}/licencias/\d+\.json\?t=", text)
 
     # The emailed link opens the order page in another browser, without the buyer's session.
     elsewhere = browser.new_context(java_script_enabled=False, locale="es-CU").new_page()
