@@ -152,6 +152,16 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
         {}, by_visitor(302, 403, 403, 403, 403, 400)),
     ("/admin/auditoria", "GET"): ({}, by_visitor(302, 403, 403, 403, 403, 200)),
     ("/support", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
+    # The support desk (store/support): support staff and admins with the second factor.
+    # Licence 1 does not exist here; an empty form changes nothing.
+    ("/support/buscar", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
+    ("/support/pedidos/<number>", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
+    ("/support/pedidos/<number>/notas", "POST"): ({}, by_visitor(302, 403, 400, 302, 302, 400)),
+    ("/support/pedidos/<number>/reenviar", "POST"): (
+        {}, by_visitor(302, 403, 400, 302, 302, 400)),
+    ("/support/licencias/<int:licence_id>", "GET"): ({}, by_visitor(302, 403, 404, 302, 302, 404)),
+    ("/support/licencias/<int:licence_id>/liberar", "POST"): (
+        {}, by_visitor(302, 403, 404, 302, 302, 404)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
     ("/staff/segundo-factor", "GET"): ({}, by_visitor(302, 403, 302, 200, 302, 302)),

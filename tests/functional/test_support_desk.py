@@ -1,0 +1,176 @@
+"""The support desk (/support): search by email, number or key, notes, resend, free seats."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from store.accounts.models import Role
+from store.audit.models import AuditEvent
+from store.extensions import db
+from store.licensing.models import Activation, Licence
+from store.mail.models import OutboxMessage
+from store.orders.models import Order
+from store.support.models import SupportNote
+from tests.conftest import Shopper
+from tests.factories import make_product
+
+ACTIVATE = "/api/v1/licences/activate"
+
+
+@pytest.fixture
+def agent(desk) -> Shopper:
+    return desk.signed_in("agente@example.com", Role.SUPPORT)
+
+
+@pytest.fixture
+def bought(app, shopper) -> dict:
+    """Ana bought one licence as a guest, then another signed in: numbers and keys."""
+    with app.app_context():
+        product = make_product(slug="hogar")
+        db.session.commit()
+        plan_id = product.plans[0].id
+    guest_page = shopper.buy(plan_id)
+    guest_key = Shopper.keys_in(shopper.page(guest_page))[0]
+    guest_number = shopper.last_order()
+    shopper.register()
+    account_key = Shopper.keys_in(shopper.page(shopper.buy(plan_id)))[0]
+    with app.app_context():
+        licence_id = db.session.scalar(sa.select(Licence.id).order_by(Licence.id))
+    return {"guest_number": guest_number, "guest_key": guest_key,
+            "account_number": shopper.last_order(), "account_key": account_key,
+            "licence_id": licence_id}
+
+
+def audit_rows(app) -> list[str]:
+    with app.app_context():
+        return [repr((e.action, e.subject_type, e.subject_id, e.reason, e.details))
+                for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def test_an_email_finds_the_customers_guest_and_account_orders_with_masked_keys(agent, bought):
+    html = agent.page("/support/buscar?q=ANA@example.com")
+
+    assert bought["guest_number"] in html and bought["account_number"] in html
+    assert bought["guest_key"] not in html and bought["account_key"] not in html
+    assert "••••-" + bought["guest_key"].replace("-", "")[-4:] in html
+
+
+def test_an_order_number_opens_to_that_order(agent, bought):
+    html = agent.page(f"/support/buscar?q={bought['guest_number']}")
+
+    assert f"/support/pedidos/{bought['guest_number']}" in html
+    assert bought["account_number"] not in html
+
+
+@pytest.mark.parametrize("typed", [
+    lambda key: key.replace("-", "").lower(),
+    lambda key: " ".join(key.split("-")),
+])
+def test_a_key_in_any_case_without_dashes_or_with_spaces_finds_its_licence(
+        app, agent, bought, typed):
+    html = agent.page(f"/support/buscar?q={typed(bought['guest_key'])}")
+
+    assert f"/support/licencias/{bought['licence_id']}" in html
+    assert all(bought["guest_key"] not in row for row in audit_rows(app))
+    assert any("support.key_search" in row and f"'licence', {bought['licence_id']}" in row
+               for row in audit_rows(app))
+
+
+@pytest.mark.parametrize("query", ["ABCDE-FGHJK-MNPQR-STUVW-XYZ23-4567", "A-ZZZZ-ZZZZ", "VENDOR-nope"])
+def test_an_unknown_key_or_number_says_not_found_and_nothing_else(app, agent, bought, query):
+    html = agent.page(f"/support/buscar?q={query}")
+
+    assert "No encontrado" in html
+    assert bought["guest_number"] not in html and "/support/licencias/" not in html
+    rows = [row for row in audit_rows(app) if "support.key_search" in row]
+    assert rows and "'found': False" in rows[-1]
+    assert all(query not in row for row in audit_rows(app))
+
+
+def test_an_empty_search_is_refused(agent, bought):
+    assert agent.client.get("/support/buscar?q=+").status_code == 400
+
+
+def test_a_note_is_saved_audited_and_shown_to_staff_only(app, agent, shopper, bought, count):
+    number = bought["account_number"]
+    response = agent.client.post(f"/support/pedidos/{number}/notas",
+                                 data={"body": "Llamó por teléfono"})
+
+    assert response.status_code == 302
+    assert "Llamó por teléfono" in agent.page(f"/support/pedidos/{number}")
+    assert "Llamó por teléfono" not in shopper.page(f"/pedido/{number}/")
+    assert shopper.client.get(f"/support/pedidos/{number}").status_code == 403
+    assert count(SupportNote) == 1
+    assert any("support.note_added" in row for row in audit_rows(app))
+
+
+def test_an_empty_note_is_refused_and_changes_nothing(agent, bought, count):
+    response = agent.client.post(f"/support/pedidos/{bought['guest_number']}/notas",
+                                 data={"body": "  "})
+
+    assert response.status_code == 400
+    assert count(SupportNote) == 0
+
+
+def test_resending_twice_queues_one_delivery_email_with_the_current_keys(app, agent, bought):
+    number = bought["guest_number"]
+    with app.app_context():
+        order_id = db.session.scalar(sa.select(Order.id).where(Order.number == number))
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                   .where(OutboxMessage.order_id == order_id))
+    url = f"/support/pedidos/{number}/reenviar"
+
+    first = agent.client.post(url, data={"resend-reason": "Perdió el correo"})
+    second = agent.client.post(url, data={"resend-reason": "Perdió el correo"})
+
+    assert (first.status_code, second.status_code) == (302, 409)
+    with app.app_context():
+        from store.mail.kinds import renderer_for
+
+        messages = list(db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.order_id == order_id).order_by(OutboxMessage.id)))
+        assert len(messages) == before + 1
+        assert bought["guest_key"] in renderer_for(messages[-1].kind)(messages[-1]).text
+        resent = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "support.delivery_resent")).all()
+        assert [(e.actor, e.reason) for e in resent] == [("agente@example.com", "Perdió el correo")]
+
+
+def test_freeing_all_seats_removes_the_devices_and_is_audited(app, client, agent, bought, count):
+    for device in ("laptop",):
+        assert client.post(ACTIVATE, json={"key": bought["guest_key"],
+                                           "fingerprint": device}).status_code == 200
+
+    response = agent.client.post(f"/support/licencias/{bought['licence_id']}/liberar",
+                                 data={"free-reason": "Cambió de ordenador"})
+
+    assert response.status_code == 302
+    assert count(Activation, Activation.licence_id == bought["licence_id"]) == 0
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == "licence.seats_freed"))
+        assert (event.actor, event.reason, event.subject_id) == (
+            "agente@example.com", "Cambió de ordenador", bought["licence_id"])
+
+
+def test_freeing_seats_without_a_reason_is_refused_and_changes_nothing(client, agent, bought, count):
+    assert client.post(ACTIVATE, json={"key": bought["guest_key"],
+                                       "fingerprint": "laptop"}).status_code == 200
+
+    response = agent.client.post(f"/support/licencias/{bought['licence_id']}/liberar",
+                                 data={"free-reason": " "})
+
+    assert response.status_code == 400
+    assert count(Activation) == 1
+
+
+def test_the_licence_page_shows_seats_devices_and_the_actions_partial(client, agent, bought):
+    assert client.post(ACTIVATE, json={"key": bought["guest_key"], "fingerprint": "laptop",
+                                       "label": "Portátil"}).status_code == 200
+
+    html = agent.page(f"/support/licencias/{bought['licence_id']}")
+
+    assert "Portátil" in html and "1 de" in html
+    assert f"/support/licencias/{bought['licence_id']}/liberar" in html
+    assert bought["guest_key"] not in html
