@@ -1,5 +1,4 @@
-"""The desk's forms: the search box (a GET, no CSRF), a note, and the reason every
-action asks."""
+"""The desk's forms: the search box, a note, and the reason every action asks."""
 
 from __future__ import annotations
 
@@ -18,10 +17,8 @@ __all__ = ["NoteForm", "ReasonForm", "SearchForm"]
 
 
 class SearchForm(FlaskForm):
-    """One box: an email, an order number or a licence key."""
-
-    class Meta:
-        csrf = False
+    """One box: an email, an order number or a licence key. It is posted, so a key
+    never appears in an address."""
 
     q = SearchField(_l("Email, order number or licence key"), filters=[clean_text], validators=[
         DataRequired(_l("Type what to look for.")),

@@ -36,12 +36,13 @@ def _no_store(response):
     return response
 
 
-@bp.get("/buscar")
+@bp.route("/buscar", methods=["GET", "POST"])
 def find():
-    form = SearchForm(request.args)
-    if "q" not in request.args:
-        return render_template("support/search.html", form=SearchForm(formdata=None), result=None)
-    if not form.validate():
+    """The search box posts (a key never goes in an address, nor in the server's log)."""
+    if request.method == "GET":
+        return render_template("support/search.html", form=SearchForm(), result=None)
+    form = SearchForm()
+    if not form.validate_on_submit():
         return render_template("support/search.html", form=form, result=None), 400
     result = search(form.q.data, actor=Actor.of(current_user))
     return render_template("support/search.html", form=form, result=result, **LABELS)

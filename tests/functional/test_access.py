@@ -155,6 +155,7 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # The support desk (store/support): support staff and admins with the second factor.
     # Licence 1 does not exist here; an empty form changes nothing.
     ("/support/buscar", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
+    ("/support/buscar", "POST"): ({}, by_visitor(302, 403, 400, 302, 302, 400)),
     ("/support/pedidos/<number>", "GET"): ({}, by_visitor(302, 403, 200, 302, 302, 200)),
     ("/support/pedidos/<number>/notas", "POST"): ({}, by_visitor(302, 403, 400, 302, 302, 400)),
     ("/support/pedidos/<number>/reenviar", "POST"): (
