@@ -109,3 +109,17 @@ def test_the_page_is_linked_from_the_footer_and_the_sign_in_page(stranger):
 
     for html in (home, sign_in):
         assert '<a href="/pedido/perdido">¿Perdiste tus claves?</a>' in html
+
+
+def test_the_email_is_written_in_the_language_of_the_page_it_was_asked_from(
+    app, shopper, stranger, plans
+):
+    number = re.search(r"/pedido/([^/]+)/", shopper.buy(plans["generated"]))[1]
+    deliver(app)
+    stranger.client.post("/idioma", data={"language": "en", "next": "/"})
+
+    ask(stranger, "ana@example.com")
+
+    email = deliver(app)[-1]
+    assert email["Subject"] == "Your order links"
+    assert f"Order {number}" in plain_text(email) and "no longer work" in plain_text(email)
