@@ -108,6 +108,11 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
         "STORE_LIMIT_ACCOUNT_PER_ADDRESS", str, "20 per 15 minutes",
     ),
     "STORE_LIMIT_ACCOUNT_PER_ACCOUNT": ("STORE_LIMIT_ACCOUNT_PER_ACCOUNT", str, "5 per 15 minutes"),
+    # Fresh order links (/pedido/perdido): per client address, and per email asked about.
+    "STORE_LIMIT_LOST_KEYS_PER_ADDRESS": (
+        "STORE_LIMIT_LOST_KEYS_PER_ADDRESS", str, "20 per hour",
+    ),
+    "STORE_LIMIT_LOST_KEYS_PER_EMAIL": ("STORE_LIMIT_LOST_KEYS_PER_EMAIL", str, "5 per hour"),
     # The licence API (docs/api.md): per client address, and per licence key (its hash).
     "STORE_LIMIT_API_PER_ADDRESS": ("STORE_LIMIT_API_PER_ADDRESS", str, "60 per minute"),
     "STORE_LIMIT_API_PER_KEY": ("STORE_LIMIT_API_PER_KEY", str, "20 per minute"),

@@ -1,10 +1,11 @@
-"""The orders area's emails: the buyer's delivery with the keys, the staff alert, and the
-buyer's notice that an order was refunded."""
+"""The orders area's emails: the buyer's delivery with the keys, the staff alert, the
+buyer's notice that an order was refunded, and fresh links to a buyer's paid orders."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from store.extensions import db
 from store.licensing.files import has_licence_file
@@ -16,6 +17,7 @@ from store.orders.services import keys_file_link, licence_file_link, order_link,
 ORDER_DELIVERY = "order_delivery"
 STAFF_ALERT = "staff_alert"
 ORDER_REFUNDED = "order_refunded"
+ORDER_LINKS = "order_links"
 
 
 def render_order_delivery(message: OutboxMessage) -> RenderedEmail:
@@ -53,7 +55,21 @@ def render_order_refunded(message: OutboxMessage) -> RenderedEmail:
     )
 
 
+def render_order_links(message: OutboxMessage) -> RenderedEmail:
+    """Fresh links to the buyer's paid orders (number, date, link), asked for on the
+    lost-links page. Links only: never a key."""
+    ids = message.payload["order_ids"]
+    orders = db.session.scalars(
+        select(Order).where(Order.id.in_(ids)).order_by(Order.created_at.desc(), Order.id.desc())
+    ).all()
+    return render_email(
+        "order_links", _("Your order links"),
+        orders=[(order, order_link(order)) for order in orders], locale=message.locale,
+    )
+
+
 def register(app: Flask) -> None:
     register_email_kind(app, ORDER_DELIVERY, render_order_delivery)
     register_email_kind(app, STAFF_ALERT, render_staff_alert)
     register_email_kind(app, ORDER_REFUNDED, render_order_refunded)
+    register_email_kind(app, ORDER_LINKS, render_order_links)

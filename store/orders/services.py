@@ -34,9 +34,15 @@ MAX_REMEMBERED = 20  # a session remembers at most this many orders (store/visit
 def grant_access(order: Order) -> None:
     """Give ``order`` a new random link token (sealed in the vault); an old link stops working.
 
-    A step: runs in the caller's transaction.
+    A step: runs in the caller's transaction. An existing access row is sealed again in
+    place (replacing the row would insert the new one before deleting the old, against
+    the unique order_id).
     """
-    order.access = seal_into(OrderAccess(), secrets.token_hex(ACCESS_TOKEN_BYTES))
+    token = secrets.token_hex(ACCESS_TOKEN_BYTES)
+    if order.access is None:
+        order.access = seal_into(OrderAccess(), token)
+    else:
+        seal_into(order.access, token)
 
 
 def order_link(order: Order) -> str:

@@ -4,6 +4,8 @@
 Its pay-again form comes from the payments area, which registers it for this template and
 handles its POST: orders sits below payments and never imports it.
 
+A buyer who lost the emailed link asks for fresh links at /pedido/perdido.
+
 The buyer's session opens the page. The emailed link carries a token instead: opening it
 moves the access into the session and redirects to the clean address, so the token is in
 one request only and never in the browser's history, bookmarks or Referer headers.
@@ -15,6 +17,8 @@ import logging
 
 from flask import (
     Response,
+    current_app,
+    flash,
     has_request_context,
     make_response,
     redirect,
@@ -23,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,8 +35,10 @@ from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.files import licence_file, licence_file_name, licence_file_text
 from store.orders import bp
+from store.orders.forms import LostLinksForm
 from store.orders.models import Order, OrderStatus
 from store.orders.messages import status_message
+from store.orders.recovery import send_order_links
 from store.orders.services import (
     find_order_by_link,
     find_own_order,
@@ -41,7 +48,7 @@ from store.orders.services import (
     unpaid_orders,
 )
 from store.orders.states import shown_status
-from store.ratelimit import limited
+from store.ratelimit import form_value, limited
 from store.visitor import remember_order, remembered_orders
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,23 @@ def _no_token() -> bool:
 # A limit on the blueprint is checked before open_emailed_link runs (a route's own limit
 # would be checked only when its view runs, after the link was tried).
 limited("STORE_LIMIT_ORDER_LINK", scope="order-link", exempt_when=_no_token)(bp)
+
+
+@bp.route("/pedido/perdido", methods=["GET", "POST"])
+@limited("STORE_LIMIT_LOST_KEYS_PER_ADDRESS", scope="lost-links", methods=["POST"])
+@limited("STORE_LIMIT_LOST_KEYS_PER_EMAIL", per=form_value("email"), scope="lost-links-email",
+         methods=["POST"])
+def lost_links():
+    """Ask for fresh links to the orders paid with an email; the answer is the same
+    whether or not that email placed orders."""
+    form = LostLinksForm()
+    if form.validate_on_submit():
+        send_order_links(form.email.data, locale=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]))
+        flash(_("If orders were paid with that email, we sent it new links to them. The "
+                "links we sent before no longer work. Check your spam folder too."), "success")
+        return redirect(url_for("orders.lost_links"))
+    status = 400 if form.is_submitted() else 200
+    return _no_store(make_response(render_template("orders/lost.html", form=form), status))
 
 
 @bp.get("/pedido/<number>/")

@@ -1,6 +1,6 @@
 """A customer registers, confirms the email from the .eml file, buys, and finds the licence
-under "Mis licencias", where they also free a device's seat, in a real browser on a phone
-with JavaScript off."""
+under "Mis licencias", where they also free a device's seat, and a guest who lost the
+delivery email gets fresh order links, in a real browser on a phone with JavaScript off."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from store.accounts.services import NewAccount, register
 from store.extensions import db
 from store.licensing.models import Licence
+from store.orders.models import OrderStatus
 from store.mail.services import send_pending
 from tests.conftest import Shopper
 from tests.e2e.conftest import overflowing_elements
@@ -127,4 +128,31 @@ def test_a_customer_sees_the_devices_of_a_licence_and_frees_one_on_a_small_phone
         page.set_viewport_size({"width": width, "height": 640})
         assert overflowing_elements(page) == []
         screenshots(page, f"device-freed-{width}")
+    context.close()
+
+
+def test_a_guest_who_lost_the_keys_asks_for_fresh_links_on_a_small_phone(
+    app, browser, live_server, screenshots
+):
+    with app.app_context():
+        key, licence_id = issue_licence()
+        order = db.session.get(Licence, licence_id).order_line.order
+        order.email, order.status, number = "ana@example.com", OrderStatus.FULFILLED, order.number
+        db.session.commit()
+    context = browser.new_context(java_script_enabled=False, locale="es-CU",
+                                  viewport={"width": 320, "height": 640})
+    page = context.new_page()
+
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="¿Perdiste tus claves?").click()
+    page.get_by_label("Correo electrónico").fill("ana@example.com")
+    assert overflowing_elements(page) == []
+    screenshots(page, "lost-keys-320")
+    page.get_by_role("button", name="Envíame los enlaces").click()
+
+    expect(page.get_by_text("Si se pagaron pedidos con ese correo, te enviamos")).to_be_visible()
+    assert overflowing_elements(page) == []
+    screenshots(page, "lost-keys-sent-320")
+    page.goto(newest_link(app, f"/pedido/{number}/"))
+    expect(page.get_by_text(key)).to_be_visible()
     context.close()

@@ -58,6 +58,9 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/caja/", "GET"): ({}, {"anonymous": 302, "buyer": 302, "other": 200}),
     ("/caja/", "POST"): ({}, {"anonymous": 302, "buyer": 302, "other": 400}),
     # The order page and its pay button: the buyer's session only; others learn nothing.
+    # Fresh order links: open to everybody; an empty form is refused.
+    ("/pedido/perdido", "GET"): ({}, 200),
+    ("/pedido/perdido", "POST"): ({}, 400),
     ("/pedido/<number>/", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
     ("/pedido/<number>/pagar", "POST"): (
         {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},

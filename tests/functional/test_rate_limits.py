@@ -269,3 +269,26 @@ def test_sign_ups_and_reset_requests_from_one_address_stop_at_its_limit(app, sho
     assert resets == [302] * 20 + [429] * 2
     assert count(User) == 20 and count(OutboxMessage) == 20  # one verification email each
     assert shopper.client.get("/cuenta/entrar").status_code == 200  # pages are never counted
+
+
+def test_lost_link_requests_stop_at_the_limit_per_email_and_per_address(
+    app, shopper, shopper_for, count
+):
+    from store.mail.models import OutboxMessage
+
+    def ask(visitor, email):
+        return visitor.client.post("/pedido/perdido", data={"email": email}).status_code
+
+    # Per email, from any address: STORE_LIMIT_LOST_KEYS_PER_EMAIL, 5 per hour.
+    same_email = [ask(shopper_for(app), "Ana@example.com") for _ in range(7)]
+    # Per address, whatever the email: STORE_LIMIT_LOST_KEYS_PER_ADDRESS, 20 per hour.
+    with app.app_context():
+        limiter.reset()
+    many_emails = [ask(shopper, f"x{i}@example.com") for i in range(22)]
+
+    assert same_email == [302] * 5 + [429] * 2
+    assert many_emails == [302] * 20 + [429] * 2
+    response = shopper.client.post("/pedido/perdido", data={"email": "y@example.com"})
+    assert_spanish_429(response)
+    assert count(OutboxMessage) == 0  # no order was placed with any of them
+    assert shopper.client.get("/pedido/perdido").status_code == 200  # the page is never counted
