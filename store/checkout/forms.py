@@ -4,36 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TelField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from store.forms import EmailAddress, StopOnFailure
-
-MAX_EMAIL_LENGTH = 254
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from store.forms import buyer_email_field, strip_text
 
 
 class CheckoutForm(FlaskForm):
-    email = EmailField(
-        _l("Email"),
-        filters=[_strip],
-        validators=[
-            InputRequired(_l("Enter your email address.")),
-            # A long field stops here, before the address is parsed.
-            StopOnFailure(Length(
-                max=MAX_EMAIL_LENGTH,
-                message=_l("An email address has at most %(max)d characters."),
-            )),
-            EmailAddress(),
-        ],
-        description=_l("Your licence keys are sent here."),
-    )
+    email = buyer_email_field(_l("Your licence keys are sent here."))
     full_name = StringField(
         _l("Full name"),
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
     )
     phone = TelField(
