@@ -65,6 +65,7 @@ class OutOfStock(StoreError):
             )
         )
         self.plan_id = plan.id
+        self.plan_name = plan.name
         self.requested = requested
         self.available = available
 
