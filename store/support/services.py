@@ -164,6 +164,11 @@ class LicenceDetail:
     notes: list[SupportNote]
     replaced: FoundLicence | None = None  # the key this licence replaced, when reissued
 
+    @property
+    def expired(self) -> bool:
+        """Past its expiry (its status may still say active: expiry is read from the date)."""
+        return self.licence.expires_at <= utcnow()
+
 
 def licence_detail(licence_id: int) -> LicenceDetail:
     """A licence with its devices, its order, that order's notes and the key it replaced.
@@ -176,7 +181,9 @@ def licence_detail(licence_id: int) -> LicenceDetail:
     order = db.session.scalar(
         select(Order).join(OrderLine, OrderLine.order_id == Order.id)
         .where(OrderLine.id == licence.order_line_id))
-    replaced = db.session.scalar(select(Licence).where(Licence.replaced_by_id == licence.id))
+    replaced = db.session.scalar(select(Licence).where(  # the unique (line, unit, generation)
+        Licence.order_line_id == licence.order_line_id, Licence.unit == licence.unit,
+        Licence.generation == licence.generation - 1, Licence.replaced_by_id == licence.id))
     return LicenceDetail(
         licence, masked_key(licence), order, notes_of(order.id),
         FoundLicence(replaced, masked_key(replaced), order.number) if replaced else None)
@@ -234,16 +241,18 @@ def reissue_licence(licence_id: int, *, reason: str, actor: Actor) -> Licence:
 
     The licence's row is locked first (``reissue``), so two agents reissuing at once give
     one new key: the second finds the licence already replaced (LicenceNotActive). A pool
-    plan with no key left raises OutOfStock and changes nothing. Raises NotFound.
+    plan with no key left raises OutOfStock and changes nothing; an expired licence raises
+    LicenceExpired. Raises NotFound.
     """
     with use_case() as uow:
         licence = db.session.get(Licence, licence_id)
         if licence is None:
             raise NotFound()
-        replacement = reissue(licence, reason=reason, actor=actor)
         order = db.session.scalar(
             select(Order).join(OrderLine, OrderLine.order_id == Order.id)
             .where(OrderLine.id == licence.order_line_id))
+        lock(order)  # as a refund does, order first: a refund at the same moment waits
+        replacement = reissue(licence, reason=reason, actor=actor)
         queue(LICENCE_REISSUED, order.email, locale=order.locale, order_id=order.id,
               licence_id=replacement.id, replaced_id=licence.id)
         uow.commit()

@@ -306,3 +306,45 @@ def test_the_licence_page_of_a_reissued_key_links_its_replacement_and_offers_no_
     assert "/reemitir" not in old_page and "/liberar" not in old_page
     assert f'href="/support/licencias/{bought["licence_id"]}"' in new_page
     assert f"/support/licencias/{new_id}/reemitir" in new_page
+
+
+def test_an_expired_licence_is_not_reissued(app, agent, bought, count):
+    from datetime import timedelta
+
+    from store.dbtypes import utcnow
+
+    with app.app_context():
+        licence = db.session.get(Licence, bought["licence_id"])
+        licence.expires_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+    page = agent.page(f"/support/licencias/{bought['licence_id']}")
+    assert "/reemitir" not in page and "<strong>Vencida</strong>" in page
+
+    response = reissue(agent, bought["licence_id"])
+
+    assert response.status_code == 409
+    assert "Esta licencia ha caducado" in response.get_data(as_text=True)
+    assert count(Licence) == 2 and reissue_emails(app) == []
+
+
+def test_a_reissue_email_sent_late_shows_the_current_key_or_none_once_refunded(
+        app, agent, shopper, bought):
+    from store.mail.kinds import renderer_for
+
+    assert reissue(agent, bought["licence_id"]).status_code == 302
+    with app.app_context():
+        first = db.session.get(Licence, bought["licence_id"]).replaced_by_id
+    assert reissue(agent, first).status_code == 302
+    page = shopper.page(f"/pedido/{bought['guest_number']}/")
+    current = [key for key in Shopper.keys_in(page) if key != bought["account_key"]][0]
+    with app.app_context():
+        messages = reissue_emails(app)
+        texts = [renderer_for(m.kind)(db.session.get(OutboxMessage, m.id)).text
+                 for m in messages]
+        assert len(texts) == 2 and all(current in text for text in texts)
+        second = db.session.get(Licence, db.session.get(Licence, first).replaced_by_id)
+        second.status = "refunded"
+        db.session.commit()
+        late = renderer_for(messages[0].kind)(db.session.get(OutboxMessage, messages[0].id))
+    assert current not in late.text and current not in late.html
+    assert "ha dejado de funcionar" in late.text
