@@ -84,7 +84,7 @@ def test_an_admin_gives_a_product_a_download_address_changes_it_and_clears_it_au
                                             "download_url": ""})
 
     assert created.status_code == changed.status_code == cleared.status_code == 302
-    assert f'value="{DOWNLOAD}"' in form and "Dirección de descarga" in form
+    assert f"{DOWNLOAD}</textarea>" in form and "Dirección de descarga" in form
     assert after_change == newer and saved_url(app, product_id) is None
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).where(

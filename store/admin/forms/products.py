@@ -137,7 +137,8 @@ class ProductForm(FlaskForm):
                          description=_l("Lower numbers come first."))
     image = FileField(_l("Image"), validators=[ImageUpload()], description=_l(
         "PNG, JPEG or WebP, at most 2 MB. It is shown square: a square image fits best."))
-    download_url = StringField(_l("Download address"), filters=[clean_text], validators=[
+    # A text area, so a long address wraps on a phone instead of hiding its end.
+    download_url = TextAreaField(_l("Download address"), filters=[clean_text], validators=[
         Optional(),
         Length(max=MAX_DOWNLOAD_URL_LENGTH, message=_l("Use at most %(max)d characters.")),
         https_address,
