@@ -92,10 +92,6 @@ class OrderView:
     lines: list[LineView]
     guides: list[ProductGuide]  # download and activation, one per product bought
 
-    @property
-    def has_keys(self) -> bool:
-        return any(item.licences for item in self.lines)
-
 
 def order_view(order_id: int) -> OrderView:
     """The order with its lines and current licences, keys decrypted (for its owner only),
