@@ -115,6 +115,8 @@ def _contact() -> dict[str, str]:
     return {
         "email": config["STORE_CONTACT_EMAIL"], "phone": config["STORE_CONTACT_PHONE"],
         "hours": config["STORE_CONTACT_HOURS"], "address": config["STORE_ADDRESS"],
+        "support_email": config["STORE_SUPPORT_EMAIL"],
+        "support_url": config["STORE_SUPPORT_URL"] or "",
     }
 
 

@@ -77,6 +77,10 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_CONTACT_PHONE": ("STORE_CONTACT_PHONE", str, "+53 7 555 0100"),
     "STORE_CONTACT_HOURS": ("STORE_CONTACT_HOURS", str, "Lunes a viernes, 9:00–17:00"),
     "STORE_ADDRESS": ("STORE_ADDRESS", str, "Calle 23 n.º 1000, Vedado, La Habana"),
+    # Where buyers get help activating (the delivery email and the order page): an address,
+    # STORE_CONTACT_EMAIL when unset, and optionally a help page or chat link (https://).
+    "STORE_SUPPORT_EMAIL": ("STORE_SUPPORT_EMAIL", str, None),
+    "STORE_SUPPORT_URL": ("STORE_SUPPORT_URL", str, None),
     # Email.
     "STORE_MAIL_TRANSPORT": ("STORE_MAIL_TRANSPORT", str, None),
     "STORE_MAIL_FROM": ("STORE_MAIL_FROM", str, "Tienda Almiquí <tienda@localhost>"),
@@ -287,6 +291,21 @@ def _check_secrets_and_services(
     config["STORE_STAFF_EMAIL"] = _mailbox("STORE_STAFF_EMAIL", config["STORE_STAFF_EMAIL"])
 
 
+def _check_support(config: dict[str, Any]) -> None:
+    """The support address (the contact address by default) and an optional https:// link."""
+    config["STORE_SUPPORT_EMAIL"] = _mailbox(
+        "STORE_SUPPORT_EMAIL", config["STORE_SUPPORT_EMAIL"] or config["STORE_CONTACT_EMAIL"])
+    url = (config["STORE_SUPPORT_URL"] or "").strip()
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or " " in url:
+            raise ConfigurationError(
+                "STORE_SUPPORT_URL must be an https:// address, such as a help page or "
+                f"https://wa.me/5355550100; got {url!r}"
+            )
+    config["STORE_SUPPORT_URL"] = url or None
+
+
 def _check_rate_limits(config: dict[str, Any], production: bool) -> None:
     """Limit strings that parse, a percentage, and shared storage for several servers."""
     for name, (key, _kind, _default) in SETTINGS.items():
@@ -406,6 +425,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     _check_locales(config)
     _check_secrets_and_services(config, instance_path, production)
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
+    _check_support(config)
     _check_rate_limits(config, production)
     _check_enzona(config, production)
     _check_stripe(config, production)

@@ -16,6 +16,8 @@ from store.extensions import db
 from store.unit_of_work import use_case
 
 YEAR, TWO_YEARS, HALF_YEAR = 365, 730, 180
+# The vendor's (fictional) download site: each product's installers under its slug.
+DOWNLOADS = "https://descargas.almiqui.example"
 
 
 class DemoPlan(NamedTuple):
@@ -142,7 +144,7 @@ def _add_missing(only_if_empty: bool) -> SeedResult:
             product = Product(
                 slug=slug, name=name, platform=platform, audience=audience, is_featured=featured,
                 summary=summary, description=text, image=f"img/products/{slug}.svg",
-                sort_order=order * 10,
+                sort_order=order * 10, download_url=f"{DOWNLOADS}/{slug}/",
             )
             db.session.add(product)
             products_added += 1

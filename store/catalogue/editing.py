@@ -35,7 +35,7 @@ MAX_PRICE = Money(1_000_000_00, "CUP")
 MIN_PRICE = Money(1_00, "CUP")
 
 PRODUCT_FIELDS = ("name", "summary", "description", "platform", "audience", "is_featured",
-                  "sort_order")
+                  "sort_order", "download_url")
 PLAN_FIELDS = ("name", "sku", "duration_days", "seats", "price_minor", "fulfilment", "kind",
                "is_active", "is_recommended", "sort_order", "low_stock_threshold")
 
@@ -51,6 +51,7 @@ class ProductData:
     audience: Audience
     is_featured: bool = False
     sort_order: int = 0
+    download_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from store.extensions import db
 from store.money import Money
 
 
+MAX_DOWNLOAD_URL_LENGTH = 500
+
+
 class Platform(enum.StrEnum):
     WINDOWS = "windows"
     LINUX = "linux"
@@ -86,6 +89,8 @@ class Product(db.Model):
     image: Mapped[str | None] = mapped_column(String(200))
     # The uploaded image: the random name of its WebP files (store/catalogue/images.py).
     image_name: Mapped[str | None] = mapped_column(String(32))
+    # Where buyers download the program (an https:// address the admin gives, or none).
+    download_url: Mapped[str | None] = mapped_column(String(MAX_DOWNLOAD_URL_LENGTH))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)

@@ -86,6 +86,8 @@ def test_an_admin_adds_a_product_with_an_image_and_keys_and_finds_the_customers_
     page.get_by_role("link", name="Nuevo producto").click()
     page.get_by_label("Nombre").fill("Almiquí Guardián Nube")
     page.get_by_label("Resumen").fill("Protección en la nube para tres equipos de casa.")
+    page.get_by_label("Dirección de descarga").fill(
+        "https://descargas.almiqui.example/almiqui-guardian-nube/")
     page.get_by_label("Imagen").set_input_files(
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": logo_png()}])
     screenshots(page, "product-new")
@@ -124,6 +126,7 @@ def test_an_admin_adds_a_product_with_an_image_and_keys_and_finds_the_customers_
         product = db.session.scalars(
             sa.select(Product).where(Product.name == "Almiquí Guardián Nube")).one()
         slug = product.slug
+        assert product.download_url == "https://descargas.almiqui.example/almiqui-guardian-nube/"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PoolKey).where(
             PoolKey.state == PoolKeyState.AVAILABLE, PoolKey.plan_id == product.plans[0].id)) == 5
 

@@ -169,6 +169,14 @@ def test_on_a_phone_a_declined_payment_is_paid_again_from_the_order_page(
 
     expect(page.get_by_role("status").filter(has_text="Pagado.")).to_be_visible()
     key = page.locator("code.licence-key").inner_text()
+    # What to do next: the product's download link, its platform's steps, whom to ask.
+    guide = page.get_by_role("region", name="Instalar y activar")
+    expect(guide.get_by_role("link", name="Descargar Almiquí Antivirus Hogar")).to_have_attribute(
+        "href", "https://descargas.almiqui.example/almiqui-antivirus-hogar/")
+    expect(guide.locator("ol.steps li")).to_have_text([
+        "Descarga el programa para Windows e instálalo.", "Abre el programa.",
+        "Elige “Activar licencia”.", "Pega tu clave de licencia y confirma."])
+    expect(guide.get_by_role("link", name="ayuda@tienda-almiqui.example")).to_be_visible()
     fits("order-paid")
     context.close()
     with app.app_context():

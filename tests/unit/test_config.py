@@ -191,3 +191,26 @@ def test_pool_caps_take_a_percentage_and_proxy_hops_may_be_zero(tmp_path):
 def test_a_provider_timeout_out_of_range_is_refused_at_start_up(tmp_path, name, seconds):
     with pytest.raises(ConfigurationError, match=f"{name} must be"):
         load_config({name: seconds}, tmp_path)
+
+
+def test_the_support_address_is_the_contact_address_unless_set(tmp_path):
+    default = load_config({"STORE_CONTACT_EMAIL": "hola@tienda.example"}, tmp_path)
+    own = load_config({"STORE_SUPPORT_EMAIL": " soporte@tienda.example ",
+                       "STORE_SUPPORT_URL": "https://wa.me/5355550100"}, tmp_path)
+
+    assert (default["STORE_SUPPORT_EMAIL"], default["STORE_SUPPORT_URL"]) == (
+        "hola@tienda.example", None)
+    assert (own["STORE_SUPPORT_EMAIL"], own["STORE_SUPPORT_URL"]) == (
+        "soporte@tienda.example", "https://wa.me/5355550100")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("STORE_SUPPORT_URL", "http://ayuda.tienda.example/"),
+    ("STORE_SUPPORT_URL", "ayuda.tienda.example"),
+    ("STORE_SUPPORT_EMAIL", "Soporte <soporte@tienda.example>"),
+])
+def test_a_support_setting_that_is_not_an_https_address_or_one_mailbox_is_refused(
+    tmp_path, name, value
+):
+    with pytest.raises(ConfigurationError, match=name):
+        load_config({name: value}, tmp_path)

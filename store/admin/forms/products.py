@@ -6,6 +6,8 @@ the use cases check the rules (a free slug and SKU, no switch with reserved keys
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -31,7 +33,13 @@ from store.catalogue.editing import (
     ProductData,
 )
 from store.catalogue.images import MAX_IMAGE_BYTES, InvalidImage, prepare_image
-from store.catalogue.models import Audience, Fulfilment, PlanKind, Platform
+from store.catalogue.models import (
+    MAX_DOWNLOAD_URL_LENGTH,
+    Audience,
+    Fulfilment,
+    PlanKind,
+    Platform,
+)
 from store.catalogue.services import SLUG
 from store.forms import WholeNumberField
 from store.money import InvalidAmount, Money, format_money
@@ -102,6 +110,19 @@ class ImageUpload:
             raise ValidationError(str(error.detail)) from None
 
 
+def https_address(form, field) -> None:
+    """An absolute https:// address with a host (no user name, no spaces)."""
+    try:
+        parts = urlsplit(field.data or "")
+        valid = (parts.scheme == "https" and bool(parts.hostname) and parts.username is None
+                 and not any(ch.isspace() for ch in field.data))
+    except ValueError:  # such as an unclosed "[" of an IPv6 host
+        valid = False
+    if not valid:
+        raise ValidationError(_l("Write a full address that starts with https://, such as "
+                                 "https://descargas.example.com/programa."))
+
+
 class ProductForm(FlaskForm):
     name = _text(_l("Name"), longest=120)
     summary = _text(_l("Summary"), longest=300, area=True,
@@ -116,6 +137,13 @@ class ProductForm(FlaskForm):
                          description=_l("Lower numbers come first."))
     image = FileField(_l("Image"), validators=[ImageUpload()], description=_l(
         "PNG, JPEG or WebP, at most 2 MB. It is shown square: a square image fits best."))
+    # A text area, so a long address wraps on a phone instead of hiding its end.
+    download_url = TextAreaField(_l("Download address"), filters=[clean_text], validators=[
+        Optional(),
+        Length(max=MAX_DOWNLOAD_URL_LENGTH, message=_l("Use at most %(max)d characters.")),
+        https_address,
+    ], description=_l("Where buyers download the program (https://). The delivery email and "
+                      "the order page link to it. Leave it empty when there is none."))
 
     image_variants: dict[str, bytes] | None = None
 
@@ -125,6 +153,7 @@ class ProductForm(FlaskForm):
             description=self.description.data or "",
             platform=Platform(self.platform.data), audience=Audience(self.audience.data),
             is_featured=self.is_featured.data, sort_order=self.sort_order.data or 0,
+            download_url=self.download_url.data or None,
         )
 
 
