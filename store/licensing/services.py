@@ -65,6 +65,7 @@ class OutOfStock(StoreError):
             )
         )
         self.plan_id = plan.id
+        self.plan_name = plan.name
         self.requested = requested
         self.available = available
 
@@ -74,6 +75,13 @@ class LicenceNotActive(StoreError):
 
     status = 409
     title = _l("This licence is not active")
+
+
+class LicenceExpired(StoreError):
+    """An expired licence is renewed, not reissued: its new key would be expired too."""
+
+    status = 409
+    title = _l("This licence has expired; a new key would be expired too. Nothing changed.")
 
 
 def _lock_lines(lines: Sequence[Line]) -> None:
@@ -291,11 +299,14 @@ def reissue(licence: Licence, *, reason: str, actor: str | Actor) -> Licence:
 
     The old licence is revoked and points to the new one (``replaced_by``). A pool plan
     takes a new key from the pool (raises OutOfStock when it is empty). Raises
-    LicenceNotActive for a licence that is not active. A step: runs in the caller's serial
+    LicenceNotActive for a licence that is not active, LicenceExpired for one past its
+    expiry. A step: runs in the caller's serial
     transaction.
     """
     require_write()
     _lock_licence(licence)
+    if licence.expires_at <= utcnow():
+        raise LicenceExpired()
     line = licence.order_line
     pool_key = None
     if line.fulfilment == Fulfilment.POOL:

@@ -1,6 +1,6 @@
 """The support desk under /support: one search box (email, order number or key), the
-order and licence pages with internal notes, and the support actions (resend the
-delivery email, free all seats of a licence).
+order and licence pages with internal notes, and the support actions (reissue a
+licence, resend the delivery email, free all seats of a licence).
 
 Support staff and admins with the second factor of this session only: the blueprint's
 guard applies ``store.staff.policy.staff_only(*SUPPORT)`` before any view runs. Refunds,
@@ -15,7 +15,8 @@ bp = Blueprint("support", __name__, url_prefix="/support")
 
 
 def init_app(app: Flask) -> None:
-    """Load the notes table and attach the desk's pages."""
-    from store.support import models, views  # noqa: F401 - views attach the routes
+    """Load the notes table, register the desk's email and attach its pages."""
+    from store.support import emails, models, views  # noqa: F401 - views attach the routes
 
+    emails.register(app)
     app.register_blueprint(bp)

@@ -1,5 +1,5 @@
 """The support desk's use cases: find a customer's orders and licences, keep internal
-notes on an order, and resend an order's delivery email.
+notes on an order, resend an order's delivery email, and reissue a licence.
 
 Every search is audited: who searched, what kind of search, and what was found. A key
 search records the licence it found (or that it found none), never the key's text; a key
@@ -24,6 +24,7 @@ from store.extensions import db
 from store.licensing.activations import key_lookup
 from store.licensing.keys import InvalidKey
 from store.licensing.models import Licence
+from store.licensing.services import reissue
 from store.mail.models import queue
 from store.orders.emails import ORDER_DELIVERY
 from store.orders.models import Order, OrderLine, OrderStatus
@@ -33,6 +34,7 @@ from store.unit_of_work import lock, use_case
 
 MAX_RESULTS = 50  # orders shown for one email
 RESEND_PAUSE = timedelta(minutes=1)  # a second resend of one order within this is refused
+LICENCE_REISSUED = "licence_reissued"  # the email kind (store/support/emails.py)
 KEY_SEARCHED, RESENT, NOTE_ADDED = "support.key_search", "support.delivery_resent", "support.note_added"
 
 
@@ -160,10 +162,17 @@ class LicenceDetail:
     masked_key: str
     order: Order
     notes: list[SupportNote]
+    replaced: FoundLicence | None = None  # the key this licence replaced, when reissued
+
+    @property
+    def expired(self) -> bool:
+        """Past its expiry (its status may still say active: expiry is read from the date)."""
+        return self.licence.expires_at <= utcnow()
 
 
 def licence_detail(licence_id: int) -> LicenceDetail:
-    """A licence with its devices, its order and that order's notes. Raises NotFound."""
+    """A licence with its devices, its order, that order's notes and the key it replaced.
+    Raises NotFound."""
     licence = db.session.scalar(
         select(Licence).where(Licence.id == licence_id)
         .options(selectinload(Licence.activations), selectinload(Licence.plan)))
@@ -172,7 +181,12 @@ def licence_detail(licence_id: int) -> LicenceDetail:
     order = db.session.scalar(
         select(Order).join(OrderLine, OrderLine.order_id == Order.id)
         .where(OrderLine.id == licence.order_line_id))
-    return LicenceDetail(licence, masked_key(licence), order, notes_of(order.id))
+    replaced = db.session.scalar(select(Licence).where(  # the unique (line, unit, generation)
+        Licence.order_line_id == licence.order_line_id, Licence.unit == licence.unit,
+        Licence.generation == licence.generation - 1, Licence.replaced_by_id == licence.id))
+    return LicenceDetail(
+        licence, masked_key(licence), order, notes_of(order.id),
+        FoundLicence(replaced, masked_key(replaced), order.number) if replaced else None)
 
 
 def notes_of(order_id: int) -> list[SupportNote]:
@@ -219,3 +233,27 @@ def resend_delivery(order_id: int, *, reason: str, actor: Actor,
         queue(ORDER_DELIVERY, order.email, locale=order.locale, order_id=order.id)
         record(actor=actor, action=RESENT, subject=order, reason=reason)
         uow.commit()
+
+
+def reissue_licence(licence_id: int, *, reason: str, actor: Actor) -> Licence:
+    """Replace a leaked or lost key: the old licence is revoked at once, a new key takes
+    its plan, seats and dates, and the buyer is emailed the new key.
+
+    The licence's row is locked first (``reissue``), so two agents reissuing at once give
+    one new key: the second finds the licence already replaced (LicenceNotActive). A pool
+    plan with no key left raises OutOfStock and changes nothing; an expired licence raises
+    LicenceExpired. Raises NotFound.
+    """
+    with use_case() as uow:
+        licence = db.session.get(Licence, licence_id)
+        if licence is None:
+            raise NotFound()
+        order = db.session.scalar(
+            select(Order).join(OrderLine, OrderLine.order_id == Order.id)
+            .where(OrderLine.id == licence.order_line_id))
+        lock(order)  # as a refund does, order first: a refund at the same moment waits
+        replacement = reissue(licence, reason=reason, actor=actor)
+        queue(LICENCE_REISSUED, order.email, locale=order.locale, order_id=order.id,
+              licence_id=replacement.id, replaced_id=licence.id)
+        uow.commit()
+    return replacement

@@ -12,13 +12,16 @@ from store.admin.services.order_detail import LICENCE_STATUS_LABELS, order_detai
 from store.audit.models import Actor
 from store.errors import NotFound, StoreError
 from store.licensing.activations import free_all_seats
+from store.licensing.services import LicenceNotActive, OutOfStock
 from store.orders.messages import STATUS_LABELS
 from store.orders.services import order_id_by_number
 from store.payments.registry import method_label
 from store.staff.policy import SUPPORT, staff_only
 from store.support import bp
 from store.support.forms import NoteForm, ReasonForm, SearchForm
-from store.support.services import add_note, licence_detail, notes_of, resend_delivery, search
+from store.support.services import (
+    add_note, licence_detail, notes_of, reissue_licence, resend_delivery, search,
+)
 
 LABELS = {"status_labels": STATUS_LABELS, "method_label": method_label,
           "licence_status_labels": LICENCE_STATUS_LABELS}
@@ -99,11 +102,37 @@ def licence(licence_id: int):
     return _licence_page(licence_id)
 
 
-def _licence_page(licence_id: int, *, free: ReasonForm | None = None, status: int = 200):
+def _licence_page(licence_id: int, *, free: ReasonForm | None = None,
+                  reissue: ReasonForm | None = None, status: int = 200):
     detail = licence_detail(licence_id)
     return render_template(
         "support/licence.html", detail=detail, licence=detail.licence,
-        free_form=free or ReasonForm(prefix="free", formdata=None), **LABELS), status
+        free_form=free or ReasonForm(prefix="free", formdata=None),
+        reissue_form=reissue or ReasonForm(prefix="reissue", formdata=None), **LABELS), status
+
+
+@bp.post("/licencias/<int:licence_id>/reemitir")
+def reissue(licence_id: int):
+    form = ReasonForm(prefix="reissue")
+    if not form.validate_on_submit():
+        return _licence_page(licence_id, reissue=form, status=400)
+    try:
+        replacement = reissue_licence(licence_id, reason=form.reason.data,
+                                      actor=Actor.of(current_user))
+    except LicenceNotActive:
+        flash(str(_l("This licence was already reissued or is no longer active; "
+                     "nothing changed.")), "error")
+        return _licence_page(licence_id, reissue=form, status=409)
+    except OutOfStock as error:
+        flash(str(_l("No key of “%(plan)s” is left in stock to reissue with; nothing "
+                     "changed. Import keys first.", plan=error.plan_name)), "error")
+        return _licence_page(licence_id, reissue=form, status=409)
+    except StoreError as error:
+        flash(str(error.detail or error.title), "error")
+        return _licence_page(licence_id, reissue=form, status=error.status)
+    flash(str(_l("The licence has a new key; the old one stopped working. "
+                 "The customer was emailed the new key.")), "success")
+    return redirect(url_for("support.licence", licence_id=replacement.id))
 
 
 @bp.post("/licencias/<int:licence_id>/liberar")

@@ -1,9 +1,14 @@
-"""A support agent frees the seats of a customer's licence from /support, JavaScript off
-(issue 13): the customer's key, pasted in lower case without dashes, finds the licence."""
+"""A support agent frees the seats of a customer's licence and reissues it from /support,
+JavaScript off (issue 13): the customer's key, pasted in lower case without dashes, finds
+the licence; after the reissue the old key fails validation, and the customer's order page
+and email show the new key."""
 
 from __future__ import annotations
 
+import email
 import re
+from email import policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,15 +17,33 @@ from playwright.sync_api import expect
 from store.accounts.models import Role
 from store.extensions import db
 from store.licensing.models import Activation
+from store.mail.services import send_pending
 from tests.conftest import Shopper, StaffDesk
 from tests.e2e.conftest import overflowing_elements
 
 pytestmark = pytest.mark.e2e
 
 
-def buy_a_licence(browser, live_server: str, slug: str) -> str:
-    """A guest buys the product's first plan on the sandbox; return the key shown."""
-    context = browser.new_context(java_script_enabled=False, locale="es-CU")
+@pytest.fixture
+def mail_transport() -> str:
+    """Emails are written as .eml files under instance/mail/, as with `make run`."""
+    return "file"
+
+
+def newest_email_text(app) -> str:
+    """Send the outbox, then read the plain text of the newest .eml file."""
+    with app.app_context():
+        send_pending()
+    files = sorted((Path(app.instance_path) / "mail").glob("*.eml"))
+    message = email.message_from_bytes(files[-1].read_bytes(), policy=policy.default)
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def buy_a_licence(browser, live_server: str, slug: str):
+    """A guest buys the product's first plan on the sandbox; return the key shown and the
+    guest's page, still on the order."""
+    context = browser.new_context(java_script_enabled=False, locale="es-CU",
+                                  viewport={"width": 375, "height": 812})
     page = context.new_page()
     page.goto(f"{live_server}/productos/{slug}/")
     page.get_by_role("button", name="Añadir al carrito").click()
@@ -32,8 +55,7 @@ def buy_a_licence(browser, live_server: str, slug: str) -> str:
     page.get_by_role("button", name="Aprobar el pago").click()
     expect(page.get_by_role("status").filter(has_text="Pagado.")).to_be_visible()
     key = page.locator("code.licence-key").all_inner_texts()[0].strip()
-    context.close()
-    return key
+    return key, page
 
 
 def sign_in_as_support(app, browser, live_server: str):
@@ -52,10 +74,10 @@ def sign_in_as_support(app, browser, live_server: str):
     return page
 
 
-def test_a_support_agent_finds_a_licence_by_its_pasted_key_and_frees_its_seats(
+def test_a_support_agent_finds_a_licence_by_its_pasted_key_frees_its_seats_and_reissues_it(
     app, browser, live_server, screenshots
 ):
-    key = buy_a_licence(browser, live_server, "almiqui-antivirus-hogar")
+    key, customer = buy_a_licence(browser, live_server, "almiqui-antivirus-hogar")
     device = app.test_client().post("/api/v1/licences/activate",
                                     json={"key": key, "fingerprint": "old-laptop"})
     assert device.status_code == 200
@@ -69,13 +91,31 @@ def test_a_support_agent_finds_a_licence_by_its_pasted_key_and_frees_its_seats(
     page.get_by_role("link", name=re.compile("••••-" + key.replace("-", "")[-4:])).click()
     expect(page.get_by_text("Puestos en uso: 1 de")).to_be_visible()
     screenshots(page, "licence")
-    page.get_by_label("Motivo").fill("Cambió de ordenador")
+    page.locator("#free-reason").fill("Cambió de ordenador")
     page.get_by_role("button", name="Liberar todos los puestos").click()
     expect(page.get_by_text("Todos los puestos de esta licencia vuelven a estar libres.")).to_be_visible()
     expect(page.get_by_text("Puestos en uso: 0 de")).to_be_visible()
     screenshots(page, "seats-freed")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Activation)) == 0
+
+    # The key leaked: the agent reissues it.
+    page.locator("#reissue-reason").fill("La clave se publicó en un foro")
+    page.get_by_role("button", name="Reemitir la licencia").click()
+    expect(page.get_by_text("La licencia tiene una clave nueva")).to_be_visible()
+    expect(page.get_by_text("Sustituye a")).to_be_visible()
+    screenshots(page, "reissued")
+    answer = app.test_client().post("/api/v1/licences/validate", json={"key": key}).get_json()
+    assert answer["code"] == "REVOKED"
+    customer.reload()
+    new_key = customer.locator("code.licence-key").all_inner_texts()[0].strip()
+    assert new_key != key and key not in customer.content()
+    screenshots(customer, "customer-order-375")
+    assert overflowing_elements(customer) == []
+    text = newest_email_text(app)
+    assert new_key in text and key not in text and "foro" not in text
+    answer = app.test_client().post("/api/v1/licences/validate", json={"key": new_key}).get_json()
+    assert answer["code"] in ("VALID", "NOT_ACTIVATED")
 
     licence_page = page.url
     page.set_viewport_size({"width": 320, "height": 640})

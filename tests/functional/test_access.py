@@ -166,6 +166,8 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/support/licencias/<int:licence_id>", "GET"): ({}, by_visitor(302, 403, 404, 302, 302, 404)),
     ("/support/licencias/<int:licence_id>/liberar", "POST"): (
         {}, by_visitor(302, 403, 404, 302, 302, 404)),
+    ("/support/licencias/<int:licence_id>/reemitir", "POST"): (
+        {}, by_visitor(302, 403, 404, 302, 302, 404)),
     ("/staff/segundo-factor/alta", "GET"): ({}, by_visitor(302, 403, 302, 302, 200, 302)),
     ("/staff/segundo-factor/alta", "POST"): ({}, by_visitor(302, 403, 302, 302, 400, 302)),
     ("/staff/segundo-factor", "GET"): ({}, by_visitor(302, 403, 302, 200, 302, 302)),

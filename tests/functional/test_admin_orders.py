@@ -244,9 +244,9 @@ def test_the_order_page_shows_lines_payment_masked_keys_and_the_timeline_in_orde
         {"Estado: Pagado", "Estado: Entregado", "Correo en cola: Entrega de claves",
          "Notificación de sandbox: Pagado, claves emitidas"},  # the provider's notification
         {"Correo enviado: Entrega de claves"},  # the outbox worker
-        {"licence.refunded por admin@example.com", "Reembolsado en sandbox",
+        {"Licencia revocada por un reembolso por admin@example.com", "Reembolsado en sandbox",
          "Estado: Reembolsado", "Correo en cola: Aviso de reembolso",
-         "order.refund por admin@example.com", "payment.refund por admin@example.com"},
+         "Pedido reembolsado por admin@example.com", "Pago reembolsado por admin@example.com"},
     ]
     sizes = [0] + [len(group) for group in groups]
     bounds = [sum(sizes[:i + 1]) for i in range(len(sizes))]

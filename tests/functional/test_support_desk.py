@@ -182,3 +182,169 @@ def test_the_licence_page_shows_seats_devices_and_the_actions_partial(client, ag
     assert "Portátil" in html and "1 de" in html
     assert f"/support/licencias/{bought['licence_id']}/liberar" in html
     assert bought["guest_key"] not in html
+
+
+VALIDATE = "/api/v1/licences/validate"
+
+
+def reissue(agent: Shopper, licence_id: int, reason: str = "La clave se publicó en un foro"):
+    return agent.client.post(f"/support/licencias/{licence_id}/reemitir",
+                             data={"reissue-reason": reason})
+
+
+def reissue_emails(app) -> list[OutboxMessage]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "licence_reissued").order_by(OutboxMessage.id)))
+
+
+def test_reissuing_stops_the_old_key_and_the_customer_gets_the_new_one_by_email_and_page(
+        app, client, agent, shopper, bought):
+    old_id, old_key = bought["licence_id"], bought["guest_key"]
+
+    response = reissue(agent, old_id)
+
+    with app.app_context():
+        old = db.session.get(Licence, old_id)
+        new = db.session.get(Licence, old.replaced_by_id)
+        assert old.status == "revoked" and old.status_reason == "La clave se publicó en un foro"
+        assert (new.plan_id, new.seats, new.starts_at, new.expires_at, new.status) == (
+            old.plan_id, old.seats, old.starts_at, old.expires_at, "active")
+        assert new.generation == old.generation + 1
+        event = db.session.scalar(sa.select(AuditEvent).where(
+            AuditEvent.action == "licence.reissue"))
+        assert (event.actor, event.reason, event.subject_type, event.subject_id) == (
+            "agente@example.com", "La clave se publicó en un foro", "licence", old_id)
+        assert event.details["replacement_id"] == new.id
+    assert response.headers["Location"].endswith(f"/support/licencias/{new.id}")
+    assert client.post(VALIDATE, json={"key": old_key}).get_json()["code"] == "REVOKED"
+    # The customer's order page shows the new key only.
+    page = shopper.page(f"/pedido/{bought['guest_number']}/")
+    [new_key] = [key for key in Shopper.keys_in(page) if key != bought["account_key"]] or [None]
+    assert new_key and new_key != old_key and old_key not in page
+    assert client.post(VALIDATE, json={"key": new_key}).get_json()["code"] in (
+        "VALID", "NOT_ACTIVATED")
+    # The email carries the new key, names the old one by its end only, and no reason.
+    [message] = reissue_emails(app)
+    assert message.recipient == "ana@example.com"
+    assert set(message.payload) == {"order_id", "licence_id", "replaced_id"}
+    with app.app_context():
+        from store.mail.kinds import renderer_for
+
+        email = renderer_for(message.kind)(db.session.get(OutboxMessage, message.id))
+    for body in (email.text, email.html):
+        assert new_key in body and old_key not in body and "foro" not in body
+        assert old_key.replace("-", "")[-4:] in body
+    assert bought["guest_number"] in email.subject
+    # The desk's timeline names the action and the email.
+    timeline = agent.page(f"/support/pedidos/{bought['guest_number']}")
+    assert "Licencia reemitida con una clave nueva" in timeline
+    assert "Clave nueva tras una reemisión" in timeline
+
+
+def test_a_reissued_licence_cannot_be_reissued_again_and_nothing_more_is_sent(
+        app, agent, bought, count):
+    assert reissue(agent, bought["licence_id"]).status_code == 302
+
+    again = reissue(agent, bought["licence_id"])
+
+    assert again.status_code == 409
+    assert "ya se reemitió" in again.get_data(as_text=True)
+    assert count(Licence) == 3 and len(reissue_emails(app)) == 1
+    assert count(AuditEvent, AuditEvent.action == "licence.reissue") == 1
+
+
+def test_reissuing_without_a_reason_is_refused_and_changes_nothing(app, agent, bought, count):
+    response = reissue(agent, bought["licence_id"], reason="  ")
+
+    assert response.status_code == 400
+    assert "Di por qué." in response.get_data(as_text=True)
+    assert count(Licence) == 2 and reissue_emails(app) == []
+    with app.app_context():
+        assert db.session.get(Licence, bought["licence_id"]).status == "active"
+
+
+def test_a_pool_plan_reissues_from_its_pool_and_an_empty_pool_changes_nothing(
+        app, agent, shopper, count):
+    from store.catalogue.models import Fulfilment
+    from tests.factories import make_plan, make_pool
+
+    with app.app_context():
+        plan = make_plan(make_product(slug="vendor", plans=[]), fulfilment=Fulfilment.POOL)
+        make_pool(plan, 1, prefix="FIRST")
+        db.session.commit()
+        plan_id = plan.id
+    [sold] = Shopper.keys_in(shopper.page(shopper.buy(plan_id)))
+    with app.app_context():
+        licence_id = db.session.scalar(sa.select(Licence.id))
+
+    empty = reissue(agent, licence_id)
+
+    assert empty.status_code == 409
+    assert "No queda ninguna clave" in empty.get_data(as_text=True)
+    assert count(Licence) == 1 and reissue_emails(app) == []
+    assert count(AuditEvent, AuditEvent.action == "licence.reissue") == 0
+
+    with app.app_context():
+        make_pool(db.session.get(type(plan), plan_id), 1, prefix="SECOND")
+        db.session.commit()
+    assert reissue(agent, licence_id).status_code == 302
+    page = shopper.page(f"/pedido/{shopper.last_order()}/")
+    assert Shopper.keys_in(page) == [f"SECOND-{plan.sku}-000000"] and sold not in page
+
+
+def test_the_licence_page_of_a_reissued_key_links_its_replacement_and_offers_no_action(
+        app, agent, bought):
+    reissue(agent, bought["licence_id"])
+    with app.app_context():
+        new_id = db.session.get(Licence, bought["licence_id"]).replaced_by_id
+
+    old_page = agent.page(f"/support/licencias/{bought['licence_id']}")
+    new_page = agent.page(f"/support/licencias/{new_id}")
+
+    assert f'href="/support/licencias/{new_id}"' in old_page
+    assert "/reemitir" not in old_page and "/liberar" not in old_page
+    assert f'href="/support/licencias/{bought["licence_id"]}"' in new_page
+    assert f"/support/licencias/{new_id}/reemitir" in new_page
+
+
+def test_an_expired_licence_is_not_reissued(app, agent, bought, count):
+    from datetime import timedelta
+
+    from store.dbtypes import utcnow
+
+    with app.app_context():
+        licence = db.session.get(Licence, bought["licence_id"])
+        licence.expires_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+    page = agent.page(f"/support/licencias/{bought['licence_id']}")
+    assert "/reemitir" not in page and "<strong>Vencida</strong>" in page
+
+    response = reissue(agent, bought["licence_id"])
+
+    assert response.status_code == 409
+    assert "Esta licencia ha caducado" in response.get_data(as_text=True)
+    assert count(Licence) == 2 and reissue_emails(app) == []
+
+
+def test_a_reissue_email_sent_late_shows_the_current_key_or_none_once_refunded(
+        app, agent, shopper, bought):
+    from store.mail.kinds import renderer_for
+
+    assert reissue(agent, bought["licence_id"]).status_code == 302
+    with app.app_context():
+        first = db.session.get(Licence, bought["licence_id"]).replaced_by_id
+    assert reissue(agent, first).status_code == 302
+    page = shopper.page(f"/pedido/{bought['guest_number']}/")
+    current = [key for key in Shopper.keys_in(page) if key != bought["account_key"]][0]
+    with app.app_context():
+        messages = reissue_emails(app)
+        texts = [renderer_for(m.kind)(db.session.get(OutboxMessage, m.id)).text
+                 for m in messages]
+        assert len(texts) == 2 and all(current in text for text in texts)
+        second = db.session.get(Licence, db.session.get(Licence, first).replaced_by_id)
+        second.status = "refunded"
+        db.session.commit()
+        late = renderer_for(messages[0].kind)(db.session.get(OutboxMessage, messages[0].id))
+    assert current not in late.text and current not in late.html
+    assert "ha dejado de funcionar" in late.text

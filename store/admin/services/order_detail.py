@@ -71,6 +71,23 @@ EMAIL_KIND_LABELS = {
     LOW_STOCK_ALERT: _l("Low stock alert"),
     ACCOUNT_VERIFICATION: _l("Email confirmation"),
     PASSWORD_RESET: _l("Password reset"),
+    "licence_reissued": _l("New key after a reissue"),  # sent by the support desk
+}
+
+# What the timeline calls the staff actions on an order, its payments and licences
+# (audit actions; others show as they are).
+ACTION_LABELS = {
+    "order.refund": _l("Order refunded"),
+    "order.resolve": _l("Marked resolved"),
+    "order.retry_fulfilment": _l("Fulfilment retried"),
+    "payment.refund": _l("Payment refunded"),
+    "licence.reissue": _l("Licence reissued with a new key"),
+    "licence.revoked": _l("Licence revoked"),
+    "licence.refunded": _l("Licence revoked by a refund"),
+    "licence.seats_freed": _l("All seats of a licence freed"),
+    "support.key_search": _l("Found by a licence key search"),
+    "support.note_added": _l("Internal note added"),
+    "support.delivery_resent": _l("Delivery email resent"),
 }
 
 # What the timeline calls the order's own events (other kinds show as they are). An
@@ -244,7 +261,8 @@ def _staff_entries(order: Order, payment_ids: list[int],
         select(AuditEvent).where(or_(*subjects)).order_by(AuditEvent.id))
     return [
         TimelineEntry(event.created_at, "staff",
-                      str(_l("%(action)s by %(actor)s", action=event.action, actor=event.actor)),
+                      str(_l("%(action)s by %(actor)s",
+                             action=_label(ACTION_LABELS, event.action), actor=event.actor)),
                       event.reason)
         for event in events
     ]
