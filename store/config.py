@@ -52,6 +52,11 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_CART_MAX_QUANTITY": ("STORE_CART_MAX_QUANTITY", int, 50),
     "STORE_CART_MAX_LINES": ("STORE_CART_MAX_LINES", int, 20),
     "STORE_PAYMENT_WINDOW_MINUTES": ("STORE_PAYMENT_WINDOW_MINUTES", int, 30),
+    # How long after expiry a licence can still be renewed (and its reminder link works).
+    "STORE_RENEWAL_WINDOW_DAYS": ("STORE_RENEWAL_WINDOW_DAYS", int, 90),
+    # Renewal reminders: days before expiry, and days after it (one reminder).
+    "STORE_REMINDER_DAYS_BEFORE": ("STORE_REMINDER_DAYS_BEFORE", str, "30,7,1"),
+    "STORE_REMINDER_DAYS_AFTER": ("STORE_REMINDER_DAYS_AFTER", int, 3),
     "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
     "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
     "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),

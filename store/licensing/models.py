@@ -100,6 +100,23 @@ class Licence(SealedKeyMixin, db.Model):
         return f"<Licence {self.id} line={self.order_line_id} unit={self.unit} {self.status}>"
 
 
+class LicenceRenewal(db.Model):
+    """A paid renewal applied to a licence: once per order line (the unique line makes
+    applying it idempotent), with the expiry before and after."""
+
+    __tablename__ = "licence_renewal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), unique=True)
+    previous_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seats: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    licence: Mapped[Licence] = relationship()
+
+
 class LowStockAlert(db.Model):
     """The low-stock email of one UTC day: the unique day makes it go once a day at most,
     whatever the number of processes that run the alert."""
