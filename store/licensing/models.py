@@ -87,7 +87,7 @@ class Licence(SealedKeyMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    order_line: Mapped[OrderLine] = relationship("OrderLine")
+    order_line: Mapped[OrderLine] = relationship("OrderLine", foreign_keys=[order_line_id])
     plan: Mapped[Plan] = relationship()
     pool_key: Mapped[PoolKey | None] = relationship()
     replaced_by: Mapped[Licence | None] = relationship(remote_side="Licence.id")
