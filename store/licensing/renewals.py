@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -23,9 +24,9 @@ from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
 from store.licensing.models import Licence, LicenceRenewal, LicenceStatus
+from store.licensing.services import issue
 from store.unit_of_work import lock, require_write
 
-DEFAULT_WINDOW = timedelta(days=90)
 
 
 class RenewalLine(Protocol):
@@ -61,13 +62,29 @@ def renewal_plans_for(licence: Licence) -> list[Plan]:
         .order_by(Plan.price_minor, Plan.id)))
 
 
-def renewable_until(licence: Licence, window: timedelta = DEFAULT_WINDOW) -> datetime:
+def renewal_window() -> timedelta:
+    """How long after expiry a licence can still be renewed (STORE_RENEWAL_WINDOW_DAYS)."""
+    return timedelta(days=current_app.config["STORE_RENEWAL_WINDOW_DAYS"])
+
+
+def plans_with_renewals(plan_ids: set[int]) -> set[int]:
+    """Which of ``plan_ids`` have a renewal plan on sale (one query)."""
+    if not plan_ids:
+        return set()
+    return set(db.session.scalars(
+        select(plan_renewal.c.plan_id).join(Plan, plan_renewal.c.renewal_plan_id == Plan.id)
+        .join(Product, Plan.product_id == Product.id)
+        .where(plan_renewal.c.plan_id.in_(plan_ids), Plan.kind == PlanKind.RENEWAL,
+               Plan.is_active.is_(True), Product.is_active.is_(True)).distinct()))
+
+
+def renewable_until(licence: Licence, window: timedelta | None = None) -> datetime:
     """The last moment ``licence`` can still be renewed (its renewal window's end)."""
-    return licence.expires_at + window
+    return licence.expires_at + (window if window is not None else renewal_window())
 
 
 def check_renewable(plan: Plan, licence: Licence, *, now: datetime | None = None,
-                    window: timedelta = DEFAULT_WINDOW) -> None:
+                    window: timedelta | None = None) -> None:
     """Raise NotRenewable, with the reason in the buyer's words, unless ``plan`` can renew
     ``licence`` now (pass the licence's newest key: see ``current_licence``)."""
     now = now or utcnow()
@@ -117,3 +134,14 @@ def renew(line: RenewalLine, *, now: datetime | None = None) -> Renewed:
     db.session.add(renewal)
     db.session.flush()
     return Renewed(licence, renewal)
+
+
+def fulfil_line(line: RenewalLine) -> None:
+    """Deliver a paid line: issue a new licence's keys, or extend a renewal's licence.
+
+    Raises OutOfStock or NotRenewable, changing nothing. A step; idempotent.
+    """
+    if line.renews_licence_id is not None:
+        renew(line)
+    else:
+        issue(line)

@@ -16,7 +16,7 @@ from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
-from store.licensing.models import Activation, Licence, LicenceStatus
+from store.licensing.models import Activation, Licence, LicenceRenewal, LicenceStatus
 from store.orders.activation import ProductGuide, product_guides
 from store.orders.caps import PoolCaps, check_pool_caps
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
@@ -84,6 +84,10 @@ def _token_opens(order: Order, token: str | None) -> bool:
 class LineView:
     line: OrderLine
     licences: list[tuple[Licence, str]]  # each licence with its key, decrypted
+    # A renewal line: the renewal applied once paid (the licence, its new expiry), and
+    # the renewed key's last characters (the key itself was shown by its own order).
+    renewal: LicenceRenewal | None = None
+    renewed_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ class OrderView:
 
 def order_view(order_id: int) -> OrderView:
     """The order with its lines and current licences, keys decrypted (for its owner only),
-    and a guide per product bought. Four queries, whatever the number of lines."""
+    and a guide per product bought. Four queries, whatever the number of lines (two more
+    when it renews licences)."""
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(_l("This order does not exist."))
@@ -108,8 +113,25 @@ def order_view(order_id: int) -> OrderView:
     by_line: dict[int, list[tuple[Licence, str]]] = {line.id: [] for line in order.lines}
     for licence in licences:
         by_line[licence.order_line_id].append((licence, reveal(licence)))
-    return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines],
-                     product_guides(order.lines))
+    renewals = _renewals_of(order)
+    return OrderView(order, [
+        LineView(line, by_line[line.id], *renewals.get(line.id, (None, "")))
+        for line in order.lines], product_guides(order.lines))
+
+
+def _renewals_of(order: Order) -> dict[int, tuple[LicenceRenewal | None, str]]:
+    """For each renewal line: its applied renewal (None until paid) and the masked key of
+    the licence it renews. One query, none without renewal lines."""
+    ids = {line.renews_licence_id for line in order.lines if line.is_renewal}
+    if not ids:
+        return {}
+    done = {renewal.order_line_id: renewal for renewal in db.session.scalars(
+        select(LicenceRenewal).where(LicenceRenewal.order_line_id.in_(
+            [line.id for line in order.lines])))}
+    renewed = {licence.id: licence for licence in db.session.scalars(
+        select(Licence).where(Licence.id.in_(ids)))}
+    return {line.id: (done.get(line.id), masked_key(renewed[line.renews_licence_id]))
+            for line in order.lines if line.is_renewal}
 
 
 def order_licence(order: Order, licence_id: int) -> Licence:
