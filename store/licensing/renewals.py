@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from store.catalogue.models import Plan, PlanKind, Product, plan_renewal
+from store.audit.models import Actor, record
 from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
@@ -134,6 +135,24 @@ def renew(line: RenewalLine, *, now: datetime | None = None) -> Renewed:
     db.session.add(renewal)
     db.session.flush()
     return Renewed(licence, renewal)
+
+
+def undo_renewal(line: RenewalLine, *, reason: str, actor: str | Actor) -> Licence | None:
+    """Take back the time a refunded renewal line added (the seats stay as they are).
+    Returns the licence, or None when the line was never applied. A step, under the
+    licence's row lock; audited."""
+    done = db.session.scalar(select(LicenceRenewal).where(LicenceRenewal.order_line_id == line.id))
+    if done is None:
+        return None
+    licence = current_licence(done.licence)
+    lock(licence)
+    db.session.refresh(licence)
+    before = licence.expires_at
+    licence.expires_at = licence.expires_at - (done.expires_at - done.previous_expires_at)
+    record(actor=actor, action="licence.renewal_refunded", subject=licence, reason=reason,
+           order_line_id=line.id, expires_before=before.isoformat(),
+           expires_after=licence.expires_at.isoformat())
+    return licence
 
 
 def fulfil_line(line: RenewalLine) -> None:
