@@ -91,6 +91,10 @@ def test_a_customer_registers_confirms_buys_and_finds_the_licence(
     expect(page.get_by_role("heading", name=re.compile("Renovar la licencia ••••-"))).to_be_visible()
     assert overflowing_elements(page) == []
     screenshots(page, "renewal-choice-375")
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert overflowing_elements(page) == []
+    screenshots(page, "renewal-choice-320")
+    page.set_viewport_size({"width": 375, "height": 812})
     page.get_by_role("button", name="Añadir la renovación al carrito").click()
     expect(page.get_by_text("Renueva la licencia ••••-" + key.replace("-", "")[-4:])).to_be_visible()
     screenshots(page, "renewal-cart-375")
