@@ -50,8 +50,9 @@ def start():
 def choose(licence_id: int):
     if not _may_renew(licence_id):
         raise NotFound()
-    return render_template("renewals/choose.html", choice=renewal_choice(licence_id),
-                           form=RenewalForm(formdata=None))
+    choice = renewal_choice(licence_id)
+    prove_licence(choice.licence.id)  # its newest key, should it have been reissued since
+    return render_template("renewals/choose.html", choice=choice, form=RenewalForm(formdata=None))
 
 
 @bp.get("/renovar/enlace/<token>")

@@ -275,3 +275,25 @@ def test_refunding_a_renewal_takes_back_its_time_and_the_key_keeps_working(
     assert (after.expires_at, after.status) == (before.expires_at, "active")
     assert client.post(VALIDATE, json={"key": owned["key"]}).get_json()["code"] in (
         "VALID", "NOT_ACTIVATED")
+
+
+def test_a_reminder_link_of_a_key_reissued_since_renews_the_new_key(app, catalogue, owned, shopper_for):
+    from store.audit.models import Actor
+    from store.licensing.services import reissue
+    from store.unit_of_work import use_case
+
+    guest = shopper_for(app)
+    with app.app_context():
+        token = renewal_token(db.session.get(Licence, owned["id"]))
+        with use_case() as uow:
+            new = reissue(db.session.get(Licence, owned["id"]), reason="leaked",
+                          actor=Actor("agente@example.com"))
+            uow.commit()
+        new_id = new.id
+
+    opened = guest.client.get(guest.client.get(f"/renovar/enlace/{token}").headers["Location"])
+    added = renew(guest, catalogue["renewal"], new_id)
+
+    assert f'name="licence_id" value="{new_id}"' in opened.get_data(as_text=True)
+    assert added.headers["Location"].endswith("/carrito/")
+    assert list(guest.session()["cart"].values())[0]["l"] == new_id
