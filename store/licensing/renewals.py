@@ -37,6 +37,7 @@ class RenewalLine(Protocol):
     renews_licence_id: int | None
     seats: int
     duration_days: int
+    plan: Plan
 
 
 class NotRenewable(StoreError):
@@ -126,21 +127,21 @@ def renew(line: RenewalLine, *, now: datetime | None = None) -> Renewed:
     if licence.status != LicenceStatus.ACTIVE or licence.replaced_by_id is not None:
         raise NotRenewable(_l("The licence to renew was revoked or refunded."))
     now = now or utcnow()
-    previous = licence.expires_at
+    previous, previous_seats = licence.expires_at, licence.seats
     licence.expires_at = max(now, previous) + timedelta(days=line.duration_days)
     licence.seats = line.seats
     renewal = LicenceRenewal(licence_id=licence.id, order_line_id=line.id,
                              previous_expires_at=previous, expires_at=licence.expires_at,
-                             seats=line.seats)
+                             previous_seats=previous_seats, seats=line.seats)
     db.session.add(renewal)
     db.session.flush()
     return Renewed(licence, renewal)
 
 
 def undo_renewal(line: RenewalLine, *, reason: str, actor: str | Actor) -> Licence | None:
-    """Take back the time a refunded renewal line added (the seats stay as they are).
-    Returns the licence, or None when the line was never applied. A step, under the
-    licence's row lock; audited."""
+    """Take back the time a refunded renewal line added (its duration) and give the
+    licence back the seats it had. Returns the licence, or None when the line was never
+    applied. A step, under the licence's row lock; audited."""
     done = db.session.scalar(select(LicenceRenewal).where(LicenceRenewal.order_line_id == line.id))
     if done is None:
         return None
@@ -148,7 +149,8 @@ def undo_renewal(line: RenewalLine, *, reason: str, actor: str | Actor) -> Licen
     lock(licence)
     db.session.refresh(licence)
     before = licence.expires_at
-    licence.expires_at = licence.expires_at - (done.expires_at - done.previous_expires_at)
+    licence.expires_at = licence.expires_at - timedelta(days=line.duration_days)
+    licence.seats = done.previous_seats
     record(actor=actor, action="licence.renewal_refunded", subject=licence, reason=reason,
            order_line_id=line.id, expires_before=before.isoformat(),
            expires_after=licence.expires_at.isoformat())
@@ -158,9 +160,12 @@ def undo_renewal(line: RenewalLine, *, reason: str, actor: str | Actor) -> Licen
 def fulfil_line(line: RenewalLine) -> None:
     """Deliver a paid line: issue a new licence's keys, or extend a renewal's licence.
 
-    Raises OutOfStock or NotRenewable, changing nothing. A step; idempotent.
+    Raises OutOfStock or NotRenewable (also for a renewal plan's line that names no
+    licence), changing nothing. A step; idempotent.
     """
     if line.renews_licence_id is not None:
         renew(line)
+    elif line.plan.kind == PlanKind.RENEWAL:  # placed before renewals named their licence
+        raise NotRenewable(_l("A renewal with no licence to renew: it issues no new key."))
     else:
         issue(line)

@@ -12,10 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from store.catalogue.models import PlanKind
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
+from store.licensing.renewals import NotRenewable, check_renewable, current_licence
 from store.licensing.models import Activation, Licence, LicenceRenewal, LicenceStatus
 from store.orders.activation import ProductGuide, product_guides
 from store.orders.caps import PoolCaps, check_pool_caps
@@ -346,16 +348,36 @@ def reopen(
             "A plan of this order changed or is no longer on sale. Put the order back in "
             "your cart to see today's prices."
         ))
+    _check_renewals(order, now)
+    keyed = [line for line in order.lines if not line.is_renewal]
     if order.status != OrderStatus.PENDING_PAYMENT:  # its keys went back to the pool
-        check_pool_caps(order.lines, email=order.email, held_by_address=held_by_address,
+        check_pool_caps(keyed, email=order.email, held_by_address=held_by_address,
                         caps=caps, now=now)
-    for line in order.lines:
+    for line in keyed:
         licensing.reserve(line, line.quantity, until=until, now=now)
     order.expires_at = until
     if can_transition(order, OrderStatus.PENDING_PAYMENT):
         transition(order, OrderStatus.PENDING_PAYMENT, "payment tried again")
     else:
         note(order, "window_extended")
+
+
+def _check_renewals(order: Order, now: datetime) -> None:
+    """Paying again is placing again: each renewal is checked as at checkout, and a
+    renewal plan on a line of its own (an order from before renewals were tied to a
+    licence) is refused. Raises OrderNotPayable with the reason."""
+    for line in order.lines:
+        if not line.is_renewal:
+            if line.plan.kind == PlanKind.RENEWAL:
+                raise OrderNotPayable(_l(
+                    "A renewal is bought for a licence you have: put the order back in your "
+                    "cart, then choose “Renew” in “My licences”."))
+            continue
+        try:
+            licence = current_licence(db.session.get(Licence, line.renews_licence_id))
+            check_renewable(line.plan, licence, now=now)
+        except NotRenewable as error:
+            raise OrderNotPayable(error.detail) from error
 
 
 @dataclass(frozen=True)

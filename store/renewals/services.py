@@ -43,13 +43,15 @@ class RenewalChoice:
 
 def licence_for_key(text: str) -> Licence | None:
     """The licence whose key is ``text`` (any case, dashes or spaces), found through its
-    lookup hash; None for a typo or an unknown key."""
+    lookup hash; None for a typo, an unknown key or a key replaced by a reissue."""
     try:
         lookup = key_lookup(text.strip())
     except InvalidKey:
         return None
     licence = db.session.scalar(select(Licence).where(Licence.lookup_hash == lookup))
-    return current_licence(licence) if licence is not None else None
+    if licence is None or licence.replaced_by_id is not None:
+        return None  # a replaced key (reissued, often because it leaked) opens nothing
+    return licence
 
 
 def renewal_choice(licence_id: int, now: datetime | None = None) -> RenewalChoice:

@@ -297,3 +297,90 @@ def test_a_reminder_link_of_a_key_reissued_since_renews_the_new_key(app, catalog
     assert f'name="licence_id" value="{new_id}"' in opened.get_data(as_text=True)
     assert added.headers["Location"].endswith("/carrito/")
     assert list(guest.session()["cart"].values())[0]["l"] == new_id
+
+
+def test_paying_again_checks_the_renewal_as_placing_does(app, shopper, catalogue, owned):
+    renew(shopper, catalogue["renewal"], owned["id"])
+    pay_cart(shopper, decision="declined")
+    number = shopper.last_order()
+    with app.app_context():
+        db.session.get(Licence, owned["id"]).expires_at = utcnow() - timedelta(days=800)
+        db.session.commit()
+
+    response = shopper.client.post(f"/pedido/{number}/pagar", data={"method": "sandbox"})
+
+    assert "venció hace demasiado tiempo" in " ".join(Shopper.flashes_in(
+        shopper.page(response.headers["Location"]))) or response.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(Order.status).where(Order.number == number)) == "failed"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LicenceRenewal)) == 0
+
+
+def test_an_old_order_of_a_renewal_plan_alone_is_not_paid_again_and_never_issues_a_key(
+        app, shopper, catalogue):
+    from store.payments.services import Confirmation
+    from tests.factories import make_order
+
+    with app.app_context():
+        order = make_order(db.session.get(Plan, catalogue["renewal"]), status=OrderStatus.FAILED)
+        from store.orders.services import grant_access
+
+        grant_access(order)
+        db.session.add(order)
+        db.session.commit()
+        order_id = order.id
+    from store.orders.services import reopen, OrderNotPayable
+    from store.orders.caps import PoolCaps
+    from store.unit_of_work import use_case
+
+    with app.app_context(), pytest.raises(OrderNotPayable):
+        with use_case():
+            reopen(db.session.get(Order, order_id), now=utcnow(), until=utcnow() + timedelta(hours=1),
+                   caps=PoolCaps.from_config(app.config))
+    with app.app_context():
+        from store.licensing.renewals import NotRenewable, fulfil_line
+        from store.unit_of_work import use_case as uc
+
+        with uc(), pytest.raises(NotRenewable):
+            fulfil_line(db.session.get(Order, order_id).lines[0])
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Licence)) == 0
+    assert Confirmation.NOT_RENEWABLE.value == "not_renewable"
+
+
+def test_a_reissued_renewed_licence_keeps_the_renewals_seats_and_a_refund_gives_them_back(
+        app, shopper, catalogue, owned):
+    from store.audit.models import Actor
+    from store.licensing.services import reissue
+    from store.payments.refunds import refund_order
+    from store.unit_of_work import use_case
+
+    renew(shopper, catalogue["renewal"], owned["id"])
+    pay_cart(shopper)
+    with app.app_context():
+        order_id = db.session.scalar(sa.select(Order.id).where(Order.number == shopper.last_order()))
+        with use_case() as uow:
+            new = reissue(db.session.get(Licence, owned["id"]), reason="leaked",
+                          actor=Actor("agente@example.com"))
+            uow.commit()
+        new_id = new.id
+    assert licence(app, new_id).seats == 2
+
+    with app.app_context():
+        refund_order(order_id, reason="customer asked", actor=Actor("admin@example.com"))
+    assert licence(app, new_id).seats == 1
+
+
+def test_a_key_replaced_by_a_reissue_opens_no_renewal(app, catalogue, owned, shopper_for):
+    from store.audit.models import Actor
+    from store.licensing.services import reissue
+    from store.unit_of_work import use_case
+
+    with app.app_context():
+        with use_case() as uow:
+            reissue(db.session.get(Licence, owned["id"]), reason="leaked",
+                    actor=Actor("agente@example.com"))
+            uow.commit()
+
+    response = shopper_for(app).client.post("/renovar/", data={"key": owned["key"]})
+
+    assert response.status_code == 400
