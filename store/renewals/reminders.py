@@ -92,7 +92,7 @@ def send_reminders(now: datetime | None = None, *, schedule: ReminderSchedule | 
 
     Safe to run as often as wanted, from several hosts at once: each reminder is a use case
     of its own, and one that another run queued first is skipped. Reads the licences in
-    batches (three queries a batch), then spends a few queries per reminder sent.
+    batches (two queries a batch), then spends a few queries per reminder sent.
     """
     now = now or utcnow()
     schedule = schedule or ReminderSchedule.from_config(current_app.config)

@@ -250,3 +250,19 @@ def test_the_command_queues_the_reminders_due_now_and_says_how_many(app, count):
     assert (first.exit_code, second.exit_code) == (0, 0)
     assert "1" in first.output and "0" in second.output
     assert count(OutboxMessage, OutboxMessage.kind == RENEWAL_REMINDER) == 1
+
+
+def test_the_queries_to_find_due_reminders_do_not_grow_with_the_licences(app, count_queries):
+    with app.app_context():
+        for _ in range(2):
+            renewable_licence(EXPIRY)
+        send_reminders(EXPIRY - 3 * DAY)
+        with count_queries() as few:
+            assert send_reminders(EXPIRY - 3 * DAY) == 0
+        for _ in range(6):
+            renewable_licence(EXPIRY)
+        send_reminders(EXPIRY - 3 * DAY)
+        with count_queries() as many:
+            assert send_reminders(EXPIRY - 3 * DAY) == 0
+
+    assert many.count == few.count
