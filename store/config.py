@@ -123,6 +123,9 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
         "STORE_LIMIT_LOST_KEYS_PER_ADDRESS", str, "20 per hour",
     ),
     "STORE_LIMIT_LOST_KEYS_PER_EMAIL": ("STORE_LIMIT_LOST_KEYS_PER_EMAIL", str, "5 per hour"),
+    # The renewal page's key box (/renovar/), per client address: keys are not guessable,
+    # and this keeps the page from being used to test lists of leaked keys.
+    "STORE_LIMIT_RENEWAL_KEY": ("STORE_LIMIT_RENEWAL_KEY", str, "20 per hour"),
     # The licence API (docs/api.md): per client address, and per licence key (its hash).
     "STORE_LIMIT_API_PER_ADDRESS": ("STORE_LIMIT_API_PER_ADDRESS", str, "60 per minute"),
     "STORE_LIMIT_API_PER_KEY": ("STORE_LIMIT_API_PER_KEY", str, "20 per minute"),

@@ -175,6 +175,11 @@ class Plan(db.Model):
     )
 
     @property
+    def renewed_plan_ids(self) -> list[int]:
+        """The ids of the plans it renews (for the audit log)."""
+        return [plan.id for plan in self.renews]
+
+    @property
     def price(self) -> Money:
         return Money(self.price_minor, self.currency)
 

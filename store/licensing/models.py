@@ -102,7 +102,8 @@ class Licence(SealedKeyMixin, db.Model):
 
 class LicenceRenewal(db.Model):
     """A paid renewal applied to a licence: once per order line (the unique line makes
-    applying it idempotent), with the expiry before and after."""
+    applying it idempotent), with the expiry and seats before and after (a refund puts
+    them back)."""
 
     __tablename__ = "licence_renewal"
 
@@ -111,6 +112,7 @@ class LicenceRenewal(db.Model):
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), unique=True)
     previous_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    previous_seats: Mapped[int] = mapped_column(Integer)
     seats: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

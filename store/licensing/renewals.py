@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from store.catalogue.models import Plan, PlanKind, Product, plan_renewal
+from store.audit.models import Actor, record
 from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
 from store.licensing.models import Licence, LicenceRenewal, LicenceStatus
+from store.licensing.services import issue
 from store.unit_of_work import lock, require_write
 
-DEFAULT_WINDOW = timedelta(days=90)
 
 
 class RenewalLine(Protocol):
@@ -35,6 +37,7 @@ class RenewalLine(Protocol):
     renews_licence_id: int | None
     seats: int
     duration_days: int
+    plan: Plan
 
 
 class NotRenewable(StoreError):
@@ -61,13 +64,29 @@ def renewal_plans_for(licence: Licence) -> list[Plan]:
         .order_by(Plan.price_minor, Plan.id)))
 
 
-def renewable_until(licence: Licence, window: timedelta = DEFAULT_WINDOW) -> datetime:
+def renewal_window() -> timedelta:
+    """How long after expiry a licence can still be renewed (STORE_RENEWAL_WINDOW_DAYS)."""
+    return timedelta(days=current_app.config["STORE_RENEWAL_WINDOW_DAYS"])
+
+
+def plans_with_renewals(plan_ids: set[int]) -> set[int]:
+    """Which of ``plan_ids`` have a renewal plan on sale (one query)."""
+    if not plan_ids:
+        return set()
+    return set(db.session.scalars(
+        select(plan_renewal.c.plan_id).join(Plan, plan_renewal.c.renewal_plan_id == Plan.id)
+        .join(Product, Plan.product_id == Product.id)
+        .where(plan_renewal.c.plan_id.in_(plan_ids), Plan.kind == PlanKind.RENEWAL,
+               Plan.is_active.is_(True), Product.is_active.is_(True)).distinct()))
+
+
+def renewable_until(licence: Licence, window: timedelta | None = None) -> datetime:
     """The last moment ``licence`` can still be renewed (its renewal window's end)."""
-    return licence.expires_at + window
+    return licence.expires_at + (window if window is not None else renewal_window())
 
 
 def check_renewable(plan: Plan, licence: Licence, *, now: datetime | None = None,
-                    window: timedelta = DEFAULT_WINDOW) -> None:
+                    window: timedelta | None = None) -> None:
     """Raise NotRenewable, with the reason in the buyer's words, unless ``plan`` can renew
     ``licence`` now (pass the licence's newest key: see ``current_licence``)."""
     now = now or utcnow()
@@ -108,12 +127,45 @@ def renew(line: RenewalLine, *, now: datetime | None = None) -> Renewed:
     if licence.status != LicenceStatus.ACTIVE or licence.replaced_by_id is not None:
         raise NotRenewable(_l("The licence to renew was revoked or refunded."))
     now = now or utcnow()
-    previous = licence.expires_at
+    previous, previous_seats = licence.expires_at, licence.seats
     licence.expires_at = max(now, previous) + timedelta(days=line.duration_days)
     licence.seats = line.seats
     renewal = LicenceRenewal(licence_id=licence.id, order_line_id=line.id,
                              previous_expires_at=previous, expires_at=licence.expires_at,
-                             seats=line.seats)
+                             previous_seats=previous_seats, seats=line.seats)
     db.session.add(renewal)
     db.session.flush()
     return Renewed(licence, renewal)
+
+
+def undo_renewal(line: RenewalLine, *, reason: str, actor: str | Actor) -> Licence | None:
+    """Take back the time a refunded renewal line added (its duration) and give the
+    licence back the seats it had. Returns the licence, or None when the line was never
+    applied. A step, under the licence's row lock; audited."""
+    done = db.session.scalar(select(LicenceRenewal).where(LicenceRenewal.order_line_id == line.id))
+    if done is None:
+        return None
+    licence = current_licence(done.licence)
+    lock(licence)
+    db.session.refresh(licence)
+    before = licence.expires_at
+    licence.expires_at = licence.expires_at - timedelta(days=line.duration_days)
+    licence.seats = done.previous_seats
+    record(actor=actor, action="licence.renewal_refunded", subject=licence, reason=reason,
+           order_line_id=line.id, expires_before=before.isoformat(),
+           expires_after=licence.expires_at.isoformat())
+    return licence
+
+
+def fulfil_line(line: RenewalLine) -> None:
+    """Deliver a paid line: issue a new licence's keys, or extend a renewal's licence.
+
+    Raises OutOfStock or NotRenewable (also for a renewal plan's line that names no
+    licence), changing nothing. A step; idempotent.
+    """
+    if line.renews_licence_id is not None:
+        renew(line)
+    elif line.plan.kind == PlanKind.RENEWAL:  # placed before renewals named their licence
+        raise NotRenewable(_l("A renewal with no licence to renew: it issues no new key."))
+    else:
+        issue(line)

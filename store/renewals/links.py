@@ -8,14 +8,14 @@ the other. Addresses are built from STORE_BASE_URL (store/urls.py).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from store.dbtypes import utcnow
 from store.licensing.models import Licence
-from store.licensing.renewals import renewable_until
+from store.licensing.renewals import renewable_until, renewal_window  # noqa: F401 - re-exported
 from store.urls import public_url
 
 RENEWAL_SALT = "store.renewals.link"
@@ -26,13 +26,9 @@ def _serializer(salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def renewal_window() -> timedelta:
-    return timedelta(days=current_app.config["STORE_RENEWAL_WINDOW_DAYS"])
-
-
 def renewal_token(licence: Licence) -> str:
     """A token naming ``licence`` until the end of its renewal window."""
-    until = int(renewable_until(licence, renewal_window()).timestamp())
+    until = int(renewable_until(licence).timestamp())
     return _serializer(RENEWAL_SALT).dumps({"l": licence.id, "u": until})
 
 
