@@ -17,6 +17,7 @@ bp = Blueprint("renewals", __name__)
 
 def init_app(app: Flask) -> None:
     """Load the reminder tables, register the reminder email and attach the pages."""
-    from store.renewals import models, views  # noqa: F401 - views attach the routes
+    from store.renewals import emails, models, opt_out, views  # noqa: F401 - routes attach
 
+    emails.register(app)
     app.register_blueprint(bp)
