@@ -25,7 +25,7 @@ from store.dbtypes import utcnow
 from store.errors import StoreError
 from store.extensions import db
 from store.licensing.models import Licence, LicenceRenewal, LicenceStatus
-from store.licensing.services import issue
+from store.licensing import services
 from store.unit_of_work import lock, require_write
 
 
@@ -168,4 +168,4 @@ def fulfil_line(line: RenewalLine) -> None:
     elif line.plan.kind == PlanKind.RENEWAL:  # placed before renewals named their licence
         raise NotRenewable(_l("A renewal with no licence to renew: it issues no new key."))
     else:
-        issue(line)
+        services.issue(line)
