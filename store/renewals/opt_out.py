@@ -1,13 +1,14 @@
-"""The one-click "no more reminders" page, opened from the link in a reminder email.
+"""The "no more reminders" page, opened from the signed link in a reminder email.
 
-One click is the whole action: opening the signed link records the opt-out (again and
-again changes nothing) and says so. A forged or damaged link records nothing and gets a
-"link not valid" page.
+Opening the link shows one button; one click on it records the opt-out (again and again
+changes nothing) and says so. Opening the link alone changes nothing, so mail scanners
+that fetch every link in a message unsubscribe nobody. A forged or damaged link records
+nothing and gets a "link not valid" page.
 """
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from store.errors import NotFound
@@ -22,12 +23,14 @@ class OptOutLinkNotValid(NotFound):
     title = _l("This link to stop the reminders is not valid")
 
 
-@bp.get("/renovar/avisos/baja/<token>")
+@bp.route("/renovar/avisos/baja/<token>", methods=["GET", "POST"])
 def opt_out(token: str):
     email = email_from_opt_out_token(token)
     if email is None:
         raise OptOutLinkNotValid(_l(
             "Copy the whole address from the email, or write to us and we will stop the "
             "reminders for you."))
-    stop_reminders(email)
-    return render_template("renewals/opt_out.html", email=email)
+    if request.method == "GET":
+        return render_template("renewals/opt_out.html", email=email, done=False)
+    stop_reminders(email)  # CSRFProtect has checked the form's token
+    return render_template("renewals/opt_out.html", email=email, done=True)

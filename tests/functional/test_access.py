@@ -192,6 +192,7 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/api/v1/signing-keys", "GET"): ({}, 200),
     # The one-click stop of renewal reminders: a forged link records nothing.
     ("/renovar/avisos/baja/<token>", "GET"): ({}, 404),
+    ("/renovar/avisos/baja/<token>", "POST"): ({}, 404),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
     ("/pago-de-prueba/<reference>", "GET"): ({}, 200),
     ("/pago-de-prueba/<reference>", "POST"): ({}, 302),

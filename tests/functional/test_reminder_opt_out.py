@@ -1,4 +1,5 @@
-"""The one-click link in a reminder email that stops the renewal reminders."""
+"""The link in a reminder email that stops the renewal reminders: it opens a page whose
+one button records the opt-out (opening the link alone changes nothing)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ def test_one_click_records_the_opt_out_once_and_stops_later_reminders(app, clien
         renewable_licence(EXPIRY, email="ana@example.com")
     path = _opt_out_path(app, "ana@example.com")
 
-    first, second = client.get(path), client.get(path)
+    opened = client.get(path)
+    assert opened.status_code == 200 and count(ReminderOptOut) == 0  # a scanner's fetch
+    assert f'action="{path}"' in opened.get_data(as_text=True)
+
+    first, second = client.post(path), client.post(path)
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert ("No te enviaremos más recordatorios de renovación a ana@example.com."
@@ -43,10 +48,11 @@ def test_a_forged_or_damaged_link_records_nothing(app, client, count):
         signer = URLSafeSerializer(app.secret_key, salt=OPT_OUT_SALT)
         not_an_email = "/renovar/avisos/baja/" + signer.dumps(42)
 
-    responses = [client.get(path) for path in (forged, genuine[:-3], genuine + "x", not_an_email,
-                                               "/renovar/avisos/baja/" + "a" * 3000)]
+    responses = [send(path) for path in (forged, genuine[:-3], genuine + "x", not_an_email,
+                                         "/renovar/avisos/baja/" + "a" * 3000)
+                 for send in (client.get, client.post)]
 
-    assert [r.status_code for r in responses] == [404] * 5
+    assert [r.status_code for r in responses] == [404] * 10
     assert "no es válido" in responses[0].get_data(as_text=True)
     assert count(ReminderOptOut) == 0
 
@@ -56,5 +62,5 @@ def test_a_renewal_link_does_not_pass_for_an_opt_out_link(app, client, count):
         licence = db.session.get(Licence, renewable_licence(EXPIRY))
         token = renewal_token(licence)
 
-    assert client.get(f"/renovar/avisos/baja/{token}").status_code == 404
+    assert client.post(f"/renovar/avisos/baja/{token}").status_code == 404
     assert count(ReminderOptOut) == 0
