@@ -1,5 +1,5 @@
 """Renewal reminders: the emails that say a licence expires soon (or expired a few days
-ago) and link to its renewal, and the one-click "no more reminders".
+ago) and link to its renewal, and the link that stops them.
 
 ``flask store send-reminders`` runs ``send_reminders`` (from cron, say daily). Which
 reminder is due, for a licence that expires at E, with STORE_REMINDER_DAYS_BEFORE
