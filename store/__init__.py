@@ -23,7 +23,7 @@ from store.vault import vault_from_config
 # The store's areas, each a package with init_app(app): its tables, routes, email kinds
 # and payment providers. Lower areas first; see docs/architecture.md for the layers.
 AREAS = ("audit", "mail", "catalogue", "licensing", "orders", "payments", "cart", "accounts",
-         "api", "staff", "checkout", "site", "admin", "support")
+         "api", "staff", "checkout", "site", "renewals", "admin", "support")
 
 # What the browser may load: this site only. Pages need no script and no other host.
 CONTENT_SECURITY_POLICY = (

@@ -171,6 +171,14 @@ def low_stock_alert_command() -> None:
                      "%(n)d).", email=message.recipient, n=len(message.payload["plans"])))
 
 
+@store_cli.command("send-reminders")
+def send_reminders_command() -> None:
+    """Queue the renewal reminders due now (each once per licence and offset)."""
+    from store.renewals.reminders import send_reminders
+
+    click.echo(_("Renewal reminders queued: %(n)d", n=send_reminders()))
+
+
 @store_cli.command("send-mail")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 @click.option("--interval", default=10, show_default=True, type=click.IntRange(1, 3600),

@@ -52,6 +52,12 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
     "STORE_CART_MAX_QUANTITY": ("STORE_CART_MAX_QUANTITY", int, 50),
     "STORE_CART_MAX_LINES": ("STORE_CART_MAX_LINES", int, 20),
     "STORE_PAYMENT_WINDOW_MINUTES": ("STORE_PAYMENT_WINDOW_MINUTES", int, 30),
+    # How long after expiry a licence can still be renewed (and its reminder link works).
+    "STORE_RENEWAL_WINDOW_DAYS": ("STORE_RENEWAL_WINDOW_DAYS", int, 90),
+    # Renewal reminders: days before expiry ("30,7,1", read as a tuple of whole numbers,
+    # largest first), and days after it (one reminder, within the renewal window).
+    "STORE_REMINDER_DAYS_BEFORE": ("STORE_REMINDER_DAYS_BEFORE", str, "30,7,1"),
+    "STORE_REMINDER_DAYS_AFTER": ("STORE_REMINDER_DAYS_AFTER", int, 3),
     "STORE_PAYMENT_PROVIDERS": ("STORE_PAYMENT_PROVIDERS", list, ("sandbox",)),
     "STORE_SANDBOX_SECRET": ("STORE_SANDBOX_SECRET", str, None),
     "STORE_ALLOW_SANDBOX_IN_PRODUCTION": ("STORE_ALLOW_SANDBOX_IN_PRODUCTION", bool, False),
@@ -117,6 +123,9 @@ SETTINGS: dict[str, tuple[str, type, Any]] = {
         "STORE_LIMIT_LOST_KEYS_PER_ADDRESS", str, "20 per hour",
     ),
     "STORE_LIMIT_LOST_KEYS_PER_EMAIL": ("STORE_LIMIT_LOST_KEYS_PER_EMAIL", str, "5 per hour"),
+    # The renewal page's key box (/renovar/), per client address: keys are not guessable,
+    # and this keeps the page from being used to test lists of leaked keys.
+    "STORE_LIMIT_RENEWAL_KEY": ("STORE_LIMIT_RENEWAL_KEY", str, "20 per hour"),
     # The licence API (docs/api.md): per client address, and per licence key (its hash).
     "STORE_LIMIT_API_PER_ADDRESS": ("STORE_LIMIT_API_PER_ADDRESS", str, "60 per minute"),
     "STORE_LIMIT_API_PER_KEY": ("STORE_LIMIT_API_PER_KEY", str, "20 per minute"),
@@ -258,6 +267,30 @@ def _check_locales(config: dict[str, Any]) -> None:
             raise ConfigurationError(
                 f"{name} must be one of {', '.join(LOCALES)}; got {config[key]!r}"
             )
+
+
+MAX_REMINDER_DAYS = 365
+
+
+def _check_reminders(config: dict[str, Any]) -> None:
+    """Reminder offsets: whole days from 1 to 365 before expiry (read as a tuple, largest
+    first), and an after-expiry reminder that falls inside the renewal window."""
+    raw = config["STORE_REMINDER_DAYS_BEFORE"]
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isascii() and part.isdigit() and 1 <= int(part) <= MAX_REMINDER_DAYS
+               for part in parts):
+        raise ConfigurationError(
+            "STORE_REMINDER_DAYS_BEFORE must list whole numbers of days from 1 to "
+            f"{MAX_REMINDER_DAYS}, separated by commas, such as 30,7,1; got {raw!r}"
+        )
+    config["STORE_REMINDER_DAYS_BEFORE"] = tuple(sorted({int(part) for part in parts},
+                                                        reverse=True))
+    if config["STORE_REMINDER_DAYS_AFTER"] >= config["STORE_RENEWAL_WINDOW_DAYS"]:
+        raise ConfigurationError(
+            "STORE_REMINDER_DAYS_AFTER must be fewer days than STORE_RENEWAL_WINDOW_DAYS "
+            "(a licence cannot be renewed after its window); got "
+            f"{config['STORE_REMINDER_DAYS_AFTER']} and {config['STORE_RENEWAL_WINDOW_DAYS']}"
+        )
 
 
 def _check_secrets_and_services(
@@ -426,6 +459,7 @@ def load_config(environ: Mapping[str, str], instance_path: Path) -> dict[str, An
     _check_secrets_and_services(config, instance_path, production)
     config["STORE_BASE_URL"] = _base_url(config["STORE_BASE_URL"], production)
     _check_support(config)
+    _check_reminders(config)
     _check_rate_limits(config, production)
     _check_enzona(config, production)
     _check_stripe(config, production)

@@ -51,6 +51,21 @@ def remember_order(number: str) -> None:
     session["orders"] = (numbers + [number])[-MAX_REMEMBERED_ORDERS:]
 
 
+MAX_PROVEN_LICENCES = 20
+
+
+def proven_licences() -> list[int]:
+    """Licences this session may renew: it typed their key or followed their renewal link."""
+    ids = session.get("renewable", [])
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+
+
+def prove_licence(licence_id: int) -> None:
+    """Let this session renew licence ``licence_id``."""
+    ids = [i for i in proven_licences() if i != licence_id]
+    session["renewable"] = (ids + [licence_id])[-MAX_PROVEN_LICENCES:]
+
+
 def visitor_id() -> str:
     """A random id for this browser session (made on first use), to count its requests."""
     value = session.get("visitor")

@@ -102,3 +102,26 @@ def issue_licence(seats: int = 3, **plan_fields) -> tuple[str, int]:
         key, licence_id = reveal(licence), licence.id
         uow.commit()
     return key, licence_id
+
+
+def renewable_licence(expires_at, *, renewable: bool = True, **order_fields) -> int:
+    """Issue (and commit) a licence expiring at ``expires_at`` whose plan a renewal plan on
+    sale renews (none with ``renewable=False``); return its id. ``order_fields`` go to the
+    order (email, locale, full_name)."""
+    from store.licensing.services import issue
+    from store.unit_of_work import use_case
+
+    product = make_product(plans=[])
+    plan = make_plan(product, name="1 año · 1 PC")
+    if renewable:
+        renewal = make_plan(product, name="Renovación 1 año", kind=PlanKind.RENEWAL,
+                            price_minor=3000)
+        renewal.renews.append(plan)
+    line = make_order(plan, **order_fields).lines[0]
+    db.session.commit()
+    with use_case() as uow:
+        licence = issue(db.session.get(OrderLine, line.id))[0]
+        licence.expires_at = expires_at
+        licence_id = licence.id
+        uow.commit()
+    return licence_id

@@ -50,6 +50,7 @@ from store.accounts.services import (
 )
 from store.dbtypes import utcnow
 from store.licensing.files import licence_file, licence_file_name, licence_file_text
+from store.licensing.renewals import plans_with_renewals
 from store.orders.services import (
     customer_licences,
     customer_orders,
@@ -216,9 +217,10 @@ def _licences_page(form: ConfirmForm, shown_id: int | None = None):
     """Mis licencias, with the key of licence ``shown_id`` shown (NotFound if not theirs)."""
     licences = customer_licences(owner_of(current_user), utcnow(), with_devices=True)
     shown = pick_licence(licences, shown_id) if shown_id is not None else None
+    renewable = plans_with_renewals({owned.licence.plan_id for owned in licences})
     return _no_store(make_response(render_template(
         "accounts/licences.html", licences=licences, shown=shown, form=form,
-        licence_states=LICENCE_STATES)))
+        licence_states=LICENCE_STATES, renewable=renewable)))
 
 
 @bp.get("/cuenta/licencias")

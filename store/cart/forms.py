@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from store.forms import WholeNumberField
 from store.urls import safe_local_path
@@ -16,6 +16,20 @@ MAX_ID = 2**31 - 1
 class PlanForm(FlaskForm):
     plan_id = WholeNumberField(
         validators=[InputRequired(_l("Choose a plan.")), NumberRange(1, MAX_ID, _l("Choose a plan."))]
+    )
+
+
+class LineForm(PlanForm):
+    """A cart line: a plan, or the renewal of one licence by a plan."""
+
+    licence_id = WholeNumberField(validators=[Optional(), NumberRange(1, MAX_ID, _l("Choose a plan."))])
+
+
+class RenewalForm(LineForm):
+    """Adding the renewal of a licence (from the renewal pages)."""
+
+    licence_id = WholeNumberField(
+        validators=[InputRequired(_l("Choose a licence.")), NumberRange(1, MAX_ID, _l("Choose a licence."))]
     )
 
 

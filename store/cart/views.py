@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_babel import gettext as _
 
 from store.cart import bp, services
-from store.cart.forms import AddForm, PlanForm, QuantityForm
+from store.cart.forms import AddForm, LineForm, QuantityForm
 from store.cart.services import CartError
 from store.dbtypes import utcnow
 from store.forms import first_error
@@ -76,8 +76,8 @@ def update():
 
 @bp.post("/carrito/quitar")
 def remove():
-    form = PlanForm()
-    if _apply(form, lambda cart: services.remove(cart, form.plan_id.data)):
+    form = LineForm()
+    if _apply(form, lambda cart: services.remove(cart, form.plan_id.data, form.licence_id.data)):
         flash(_("%(plan)s was removed from your cart.", plan=_plan_title(form.plan_id.data)),
               "success")
     return redirect(url_for("cart.show"))
@@ -106,7 +106,8 @@ def restore_order(number: str):
     """Put an order's plans back in the cart to change it; an unpaid order is cancelled."""
     order = put_back(find_own_order(number, remembered_orders(), owner_of(current_user)).id)
     added = services.add_lines(
-        current_cart(), [(line.plan_id, line.quantity) for line in order.lines],
+        current_cart(),
+        [(line.plan_id, line.quantity, line.renews_licence_id) for line in order.lines],
         max_quantity=_max_quantity(), max_lines=current_app.config["STORE_CART_MAX_LINES"],
     )
     save_cart(added.cart)

@@ -160,4 +160,13 @@ def _add_missing(only_if_empty: bool) -> SeedResult:
                 )
             )
             plans_added += 1
+        _link_new_renewals(product)
     return SeedResult(products_added, plans_added)
+
+
+def _link_new_renewals(product: Product) -> None:
+    """A renewal plan added here renews its product's new-licence plans of the same seats."""
+    for renewal in product.plans:
+        if renewal.kind == PlanKind.RENEWAL and renewal.id is None:
+            renewal.renews = [plan for plan in product.plans
+                              if plan.kind == PlanKind.NEW and plan.seats == renewal.seats]

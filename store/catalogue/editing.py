@@ -69,6 +69,8 @@ class PlanData:
     is_recommended: bool = False
     sort_order: int = 0
     low_stock_threshold: int = 10
+    # A renewal plan: the ids of the plans (of its product, new licences) it renews.
+    renews: tuple[int, ...] = ()
 
 
 class SlugTaken(InvalidInput):
@@ -144,9 +146,29 @@ def fill_plan(plan: Plan, data: PlanData) -> None:
         raise PriceOutOfRange(_l("A price is from %(min)s to %(max)s.",
                                  min=MIN_PRICE, max=MAX_PRICE))
     del values["price"]
+    renews = values.pop("renews")
     for name, value in values.items():
         setattr(plan, name, value)
     plan.price_minor, plan.currency = price.minor, price.currency
+    plan.renews = _renewed_plans(plan, renews) if data.kind == PlanKind.RENEWAL else []
+
+
+class RenewsInvalid(InvalidInput):
+    """A renewal plan must renew one or more new-licence plans of its own product."""
+
+    title = _l("Choose the plans this renewal renews: new licences of this product.")
+
+
+def _renewed_plans(plan: Plan, ids: tuple[int, ...]) -> list[Plan]:
+    """The plans a renewal plan renews: new-licence plans of its own product. Raises
+    RenewsInvalid for none, or for any other plan."""
+    if not ids:
+        raise RenewsInvalid(_l("Choose the plans this renewal renews."))
+    plans = list(db.session.scalars(select(Plan).where(
+        Plan.id.in_(ids), Plan.product_id == plan.product_id, Plan.kind == PlanKind.NEW)))
+    if len(plans) != len(set(ids)):
+        raise RenewsInvalid(_l("A renewal renews new-licence plans of its own product."))
+    return plans
 
 
 def sku_taken(sku: str, *, by_other_than: int | None = None) -> bool:

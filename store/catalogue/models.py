@@ -126,6 +126,16 @@ def _refresh_search_text(mapper, connection, product: Product) -> None:
     )
 
 
+# Which plans a renewal plan renews (set in the back office): a licence of plan P can be
+# renewed by renewal plan R when (R, P) is a row here.
+plan_renewal = db.Table(
+    "plan_renewal",
+    db.Column("renewal_plan_id", ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("plan_id", ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
 class Plan(db.Model):
     __tablename__ = "plan"
     __table_args__ = (
@@ -158,6 +168,16 @@ class Plan(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="plans")
+    # For a renewal plan: the plans whose licences it renews (empty for a new-licence plan).
+    renews: Mapped[list[Plan]] = relationship(
+        secondary=plan_renewal, primaryjoin=lambda: Plan.id == plan_renewal.c.renewal_plan_id,
+        secondaryjoin=lambda: Plan.id == plan_renewal.c.plan_id, order_by="Plan.id",
+    )
+
+    @property
+    def renewed_plan_ids(self) -> list[int]:
+        """The ids of the plans it renews (for the audit log)."""
+        return [plan.id for plan in self.renews]
 
     @property
     def price(self) -> Money:

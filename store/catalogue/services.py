@@ -84,9 +84,9 @@ class ProductDetail(ProductView):
 
     @property
     def preselected(self) -> PlanOffer | None:
-        """The recommended plan, else the first new licence, else the first renewal."""
-        offers = self.new + self.renewals
-        return next((o for o in offers if o.recommended), offers[0] if offers else None)
+        """The recommended new licence, else the first one. Renewals are not chosen here:
+        each is bought for a licence (store/renewals)."""
+        return next((o for o in self.new if o.recommended), self.new[0] if self.new else None)
 
 
 @dataclass(frozen=True)

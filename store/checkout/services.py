@@ -3,7 +3,8 @@
 The steps read as a list, all in one transaction: take the idempotency key, price the cart
 from the database, write the order with a snapshot of each line, reserve pool keys, record
 the payment, commit. Then, with nothing locked, hand the payment to its provider. Nothing
-the browser sends besides plan ids and quantities is used.
+the browser sends besides plan ids and quantities is used; a renewal line names its
+licence, checked again here (store/cart/services.py, store/licensing/renewals.py).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def _new_order(buyer: Buyer, lines, *, token: str, locale: str, expires: datetim
         status=OrderStatus.PENDING_PAYMENT, currency="CUP",
     )
     for line in lines:
-        order.lines.append(OrderLine.snapshot(line.plan, line.quantity))
+        order.lines.append(OrderLine.snapshot(
+            line.plan, line.quantity, renews=line.licence.id if line.is_renewal else None))
     order.total_minor = sum(
         (line.unit_price * line.quantity for line in order.lines), Money(0, "CUP")
     ).minor
@@ -181,12 +183,14 @@ def _record_order(cart: Cart, buyer: Buyer, placing: Placing) -> tuple[Order, in
         if existing is not None:
             return existing, None
         lines = _priced_lines(cart)
-        check_pool_caps(lines, email=buyer.email, held_by_address=placing.keys_held_by_address,
+        check_pool_caps([line for line in lines if not line.is_renewal], email=buyer.email,
+                        held_by_address=placing.keys_held_by_address,
                         caps=PoolCaps.from_config(current_app.config), now=placing.now)
         order = _new_order(buyer, lines, token=placing.token, locale=placing.locale,
                            expires=placing.expires)
         for line in order.lines:
-            licensing.reserve(line, line.quantity, until=placing.expires, now=placing.now)
+            if not line.is_renewal:  # a renewal extends a licence: no key to hold
+                licensing.reserve(line, line.quantity, until=placing.expires, now=placing.now)
         payment = new_payment(order, placing.provider, now=placing.now)
         uow.commit()
     return order, payment.id

@@ -87,7 +87,7 @@ class Licence(SealedKeyMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    order_line: Mapped[OrderLine] = relationship("OrderLine")
+    order_line: Mapped[OrderLine] = relationship("OrderLine", foreign_keys=[order_line_id])
     plan: Mapped[Plan] = relationship()
     pool_key: Mapped[PoolKey | None] = relationship()
     replaced_by: Mapped[Licence | None] = relationship(remote_side="Licence.id")
@@ -98,6 +98,25 @@ class Licence(SealedKeyMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Licence {self.id} line={self.order_line_id} unit={self.unit} {self.status}>"
+
+
+class LicenceRenewal(db.Model):
+    """A paid renewal applied to a licence: once per order line (the unique line makes
+    applying it idempotent), with the expiry and seats before and after (a refund puts
+    them back)."""
+
+    __tablename__ = "licence_renewal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), unique=True)
+    previous_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    previous_seats: Mapped[int] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    licence: Mapped[Licence] = relationship()
 
 
 class LowStockAlert(db.Model):

@@ -233,11 +233,11 @@ def issue(line: Line, *, now: datetime | None = None) -> list[Licence]:
 
 def _new_licence(
     line: Line, unit: int, pool_key: PoolKey | None, starts: datetime, expires: datetime,
-    *, generation: int = 0,
+    *, generation: int = 0, seats: int | None = None,
 ) -> Licence:
     licence = Licence(
         order_line_id=line.id, plan_id=line.plan_id, unit=unit, generation=generation,
-        pool_key=pool_key, seats=line.seats, starts_at=starts, expires_at=expires,
+        pool_key=pool_key, seats=seats or line.seats, starts_at=starts, expires_at=expires,
         status=LicenceStatus.ACTIVE,
     )
     if pool_key is not None:
@@ -317,7 +317,7 @@ def reissue(licence: Licence, *, reason: str, actor: str | Actor) -> Licence:
         pool_key.order_line_id = line.id
     replacement = _new_licence(
         line, licence.unit, pool_key, licence.starts_at, licence.expires_at,
-        generation=licence.generation + 1,
+        generation=licence.generation + 1, seats=licence.seats,  # a renewal may have changed them
     )
     db.session.flush()
     licence.status = LicenceStatus.REVOKED

@@ -133,4 +133,5 @@ def _title(line: WantedLine) -> str:
 
 def pool_keys_of(order: Order) -> int:
     """How many pool keys ``order`` reserves."""
-    return sum(line.quantity for line in order.lines if line.fulfilment == Fulfilment.POOL)
+    return sum(line.quantity for line in order.lines
+               if line.fulfilment == Fulfilment.POOL and not line.is_renewal)

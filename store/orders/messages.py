@@ -41,9 +41,15 @@ STATUS_LABELS = {
 }
 
 
+RENEWED = _l("Paid. Your renewal is done, shown below; we also sent it to %(email)s.")
+
+
 def status_message(order: Order, status: OrderStatus) -> str:
     """The sentence the order page shows for ``status``, filled in for ``order``."""
-    return str(STATUS_MESSAGES[status]) % {"email": order.email, "until": _until(order)}
+    message = STATUS_MESSAGES[status]
+    if status == S.FULFILLED and all(line.is_renewal for line in order.lines):
+        message = RENEWED  # no new key: the order extended licences the buyer has
+    return str(message) % {"email": order.email, "until": _until(order)}
 
 
 def _until(order: Order) -> str:

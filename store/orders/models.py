@@ -94,6 +94,10 @@ class OrderLine(db.Model):
     duration_days: Mapped[int] = mapped_column(Integer)
     # How keys are delivered, fixed when ordered: changing the plan later changes nothing here.
     fulfilment: Mapped[Fulfilment] = mapped_column(db_enum(Fulfilment, "line_fulfilment"))
+    # A renewal line extends this licence instead of issuing keys (quantity 1).
+    # (Created after both tables: licence points back to order_line.)
+    renews_licence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("licence.id", use_alter=True), index=True)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     plan: Mapped[Plan] = relationship()
@@ -102,10 +106,16 @@ class OrderLine(db.Model):
     def unit_price(self) -> Money:
         return Money(self.unit_price_minor, self.currency)
 
+    @property
+    def is_renewal(self) -> bool:
+        return self.renews_licence_id is not None
+
     @classmethod
-    def snapshot(cls, plan: Plan, quantity: int) -> OrderLine:
-        """A line for ``quantity`` of ``plan``, copying what the plan is right now."""
+    def snapshot(cls, plan: Plan, quantity: int, *, renews: int | None = None) -> OrderLine:
+        """A line for ``quantity`` of ``plan``, copying what the plan is right now; with
+        ``renews``, the renewal of that licence."""
         return cls(
+            renews_licence_id=renews,
             plan=plan,
             quantity=quantity,
             product_name=plan.product.name,

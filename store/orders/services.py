@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from store.catalogue.models import PlanKind
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
 from store.licensing import services as licensing
-from store.licensing.models import Activation, Licence, LicenceStatus
+from store.licensing.renewals import NotRenewable, check_renewable, current_licence
+from store.licensing.models import Activation, Licence, LicenceRenewal, LicenceStatus
 from store.orders.activation import ProductGuide, product_guides
 from store.orders.caps import PoolCaps, check_pool_caps
 from store.orders.models import Order, OrderAccess, OrderLine, OrderStatus
@@ -84,6 +86,10 @@ def _token_opens(order: Order, token: str | None) -> bool:
 class LineView:
     line: OrderLine
     licences: list[tuple[Licence, str]]  # each licence with its key, decrypted
+    # A renewal line: the renewal applied once paid (the licence, its new expiry), and
+    # the renewed key's last characters (the key itself was shown by its own order).
+    renewal: LicenceRenewal | None = None
+    renewed_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ class OrderView:
 
 def order_view(order_id: int) -> OrderView:
     """The order with its lines and current licences, keys decrypted (for its owner only),
-    and a guide per product bought. Four queries, whatever the number of lines."""
+    and a guide per product bought. Four queries, whatever the number of lines (two more
+    when it renews licences)."""
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(_l("This order does not exist."))
@@ -108,8 +115,25 @@ def order_view(order_id: int) -> OrderView:
     by_line: dict[int, list[tuple[Licence, str]]] = {line.id: [] for line in order.lines}
     for licence in licences:
         by_line[licence.order_line_id].append((licence, reveal(licence)))
-    return OrderView(order, [LineView(line, by_line[line.id]) for line in order.lines],
-                     product_guides(order.lines))
+    renewals = _renewals_of(order)
+    return OrderView(order, [
+        LineView(line, by_line[line.id], *renewals.get(line.id, (None, "")))
+        for line in order.lines], product_guides(order.lines))
+
+
+def _renewals_of(order: Order) -> dict[int, tuple[LicenceRenewal | None, str]]:
+    """For each renewal line: its applied renewal (None until paid) and the masked key of
+    the licence it renews. One query, none without renewal lines."""
+    ids = {line.renews_licence_id for line in order.lines if line.is_renewal}
+    if not ids:
+        return {}
+    done = {renewal.order_line_id: renewal for renewal in db.session.scalars(
+        select(LicenceRenewal).where(LicenceRenewal.order_line_id.in_(
+            [line.id for line in order.lines])))}
+    renewed = {licence.id: licence for licence in db.session.scalars(
+        select(Licence).where(Licence.id.in_(ids)))}
+    return {line.id: (done.get(line.id), masked_key(renewed[line.renews_licence_id]))
+            for line in order.lines if line.is_renewal}
 
 
 def order_licence(order: Order, licence_id: int) -> Licence:
@@ -324,16 +348,36 @@ def reopen(
             "A plan of this order changed or is no longer on sale. Put the order back in "
             "your cart to see today's prices."
         ))
+    _check_renewals(order, now)
+    keyed = [line for line in order.lines if not line.is_renewal]
     if order.status != OrderStatus.PENDING_PAYMENT:  # its keys went back to the pool
-        check_pool_caps(order.lines, email=order.email, held_by_address=held_by_address,
+        check_pool_caps(keyed, email=order.email, held_by_address=held_by_address,
                         caps=caps, now=now)
-    for line in order.lines:
+    for line in keyed:
         licensing.reserve(line, line.quantity, until=until, now=now)
     order.expires_at = until
     if can_transition(order, OrderStatus.PENDING_PAYMENT):
         transition(order, OrderStatus.PENDING_PAYMENT, "payment tried again")
     else:
         note(order, "window_extended")
+
+
+def _check_renewals(order: Order, now: datetime) -> None:
+    """Paying again is placing again: each renewal is checked as at checkout, and a
+    renewal plan on a line of its own (an order from before renewals were tied to a
+    licence) is refused. Raises OrderNotPayable with the reason."""
+    for line in order.lines:
+        if not line.is_renewal:
+            if line.plan.kind == PlanKind.RENEWAL:
+                raise OrderNotPayable(_l(
+                    "A renewal is bought for a licence you have: put the order back in your "
+                    "cart, then choose “Renew” in “My licences”."))
+            continue
+        try:
+            licence = current_licence(db.session.get(Licence, line.renews_licence_id))
+            check_renewable(line.plan, licence, now=now)
+        except NotRenewable as error:
+            raise OrderNotPayable(error.detail) from error
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from store.audit.models import Actor, record_change, values_of
 from store.dbtypes import utcnow
 from store.errors import StoreError
+from store.licensing import renewals
 from store.licensing import services as licensing
 from store.mail.models import queue
 from store.orders.emails import ORDER_DELIVERY
@@ -41,8 +42,8 @@ def retry_fulfilment(order_id: int, *, reason: str, actor: Actor) -> Order:
     """Issue the order's licences and queue the delivery email, now that they can be.
 
     Raises NotFound; NotWaitingForAttention for another status, or when the order has no
-    settled payment (money of the wrong amount is never fulfilled); or OutOfStock when a
-    pool is still short. Each changes nothing. One use case.
+    settled payment (money of the wrong amount is never fulfilled); OutOfStock when a
+    pool is still short; or NotRenewable when a renewal's licence was revoked. Each changes nothing. One use case.
     """
     with use_case() as uow:
         order, before = _waiting(order_id)
@@ -54,7 +55,7 @@ def retry_fulfilment(order_id: int, *, reason: str, actor: Actor) -> Order:
         # payment was of the wrong amount) counts as paid from now on: sales reports use it.
         order.paid_at = order.paid_at or utcnow()
         for line in order.lines:
-            licensing.issue(line)
+            renewals.fulfil_line(line)
         transition(order, OrderStatus.FULFILLED, "licences issued on retry")
         queue(ORDER_DELIVERY, order.email, locale=order.locale, order_id=order.id)
         record_change(actor=actor, action="order.retry_fulfilment", subject=order,

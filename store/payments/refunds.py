@@ -19,6 +19,7 @@ from store.audit.models import Actor, record_change, values_of
 from store.dbtypes import utcnow
 from store.errors import NotFound, StoreError
 from store.extensions import db
+from store.licensing import renewals
 from store.licensing import services as licensing
 from store.licensing.models import Licence, LicenceStatus
 from store.mail.models import queue
@@ -135,11 +136,14 @@ def _refund_at_provider(payment: Payment) -> RefundResult:
 
 
 def undo_sale(order: Order, *, reason: str, actor: Actor) -> None:
-    """Revoke the order's licences, free any key still held for it, move it to refunded,
-    queue the buyer's email and audit it."""
+    """Revoke the order's licences (take back the time its renewals added), free any key
+    still held for it, move it to refunded, queue the buyer's email and audit it."""
     before = values_of(order, "status")
     for licence in _active_licences(order):
         licensing.revoke(licence, reason=reason, actor=actor, status=LicenceStatus.REFUNDED)
+    for line in order.lines:
+        if line.is_renewal:  # the licence keeps working, without the refunded time
+            renewals.undo_renewal(line, reason=reason, actor=actor)
     licensing.release(order)
     transition(order, OrderStatus.REFUNDED, reason)
     queue(ORDER_REFUNDED, order.email, locale=order.locale, order_id=order.id)

@@ -29,6 +29,7 @@ from store.audit.models import Actor
 from store.dbtypes import utcnow
 from store.errors import NotFound
 from store.extensions import db
+from store.licensing import renewals
 from store.licensing import services as licensing
 from store.licensing.services import OutOfStock
 from store.mail.models import queue
@@ -71,6 +72,7 @@ class Confirmation(enum.StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"  # another amount or currency: needs attention
     OUT_OF_STOCK = "out_of_stock"  # paid after expiry with the pool sold out
     ISSUE_FAILED = "issue_failed"  # paid, but issuing failed unexpectedly
+    NOT_RENEWABLE = "not_renewable"  # a paid renewal whose licence was revoked meanwhile
     PAID_TWICE = "paid_twice"  # money for an order another payment already paid
     REFUNDED = "refunded"  # refunded in full at the provider: the sale undone, staff told
     PARTLY_REFUNDED = "partly_refunded"  # part refunded at the provider: staff alerted
@@ -344,15 +346,21 @@ def _refunded_at_provider(order: Order, payment: Payment, event: PaymentEvent) -
 
 
 def _fulfil(order: Order) -> Confirmation:
-    """Issue every line's licences and queue the delivery email, or go to needs_attention."""
+    """Issue every line's licences (extend the licence of a renewal line) and queue the
+    delivery email, or go to needs_attention."""
     savepoint = db.session.begin_nested()
     try:
         for line in order.lines:
-            licensing.issue(line)
+            renewals.fulfil_line(line)
     except OutOfStock as error:
         savepoint.rollback()
         return _needs_attention(
             order, f"cannot issue keys: {error.detail}", Confirmation.OUT_OF_STOCK
+        )
+    except renewals.NotRenewable as error:
+        savepoint.rollback()
+        return _needs_attention(
+            order, f"cannot renew: {error.detail}", Confirmation.NOT_RENEWABLE
         )
     except Exception as error:  # noqa: BLE001 - money arrived: report, never fail silently
         savepoint.rollback()

@@ -73,7 +73,8 @@ def test_a_buyer_taps_a_plan_and_a_quantity_and_gets_them_in_the_cart(
         assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= width, box
     expect(new.get_by_role("radio", name="2 años · 1 dispositivo")).to_be_checked()
     expect(page.get_by_text("ahorras 10.00 CUP")).to_be_visible()
-    expect(page.get_by_text("Para renovar una licencia que ya tienes.")).to_be_visible()
+    expect(page.get_by_text("Para añadir tiempo a una licencia que ya tienes, con la misma clave.")).to_be_visible()
+    expect(page.get_by_role("link", name="Renovar mi licencia")).to_have_attribute("href", "/renovar/")
     screenshots(page, f"product-{width}")
 
     page.get_by_text("1 año · 3 dispositivos").click()  # the label's text, not the radio

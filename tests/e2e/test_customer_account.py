@@ -1,18 +1,21 @@
-"""A customer registers, confirms the email from the .eml file, buys, and finds the licence
-under "Mis licencias", where they also free a device's seat, and a guest who lost the
+"""A customer registers, confirms the email from the .eml file, buys, finds the licence
+under "Mis licencias" and renews it there, frees a device's seat, and a guest who lost the
 delivery email gets fresh order links, in a real browser on a phone with JavaScript off."""
 
 from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from store.accounts.services import NewAccount, register
+from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence
 from store.orders.models import OrderStatus
@@ -82,6 +85,29 @@ def test_a_customer_registers_confirms_buys_and_finds_the_licence(
     page.get_by_role("button", name="Mostrar la clave").click()
     expect(page.locator("code.licence-key")).to_have_text(key)
     screenshots(page, "licence-shown-375")
+
+    # A year later: she renews it from "Mis licencias", keeping the key.
+    page.get_by_role("link", name="Renovar", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("Renovar la licencia ••••-"))).to_be_visible()
+    assert overflowing_elements(page) == []
+    screenshots(page, "renewal-choice-375")
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert overflowing_elements(page) == []
+    screenshots(page, "renewal-choice-320")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.get_by_role("button", name="Añadir la renovación al carrito").click()
+    expect(page.get_by_text("Renueva la licencia ••••-" + key.replace("-", "")[-4:])).to_be_visible()
+    screenshots(page, "renewal-cart-375")
+    page.locator(".checkout-bar").get_by_role("link", name="Pagar", exact=True).click()
+    page.get_by_label("Acepto las condiciones de venta").check()
+    page.get_by_role("button", name=re.compile("Hacer el pedido y pagar")).click()
+    page.get_by_role("button", name="Aprobar el pago").click()
+    expect(page.get_by_text(re.compile("renovada hasta el"))).to_be_visible()
+    assert key not in page.content() and overflowing_elements(page) == []
+    screenshots(page, "renewed-375")
+    with app.app_context():
+        (expires,) = db.session.scalars(sa.select(Licence.expires_at)).all()
+    assert expires > utcnow() + timedelta(days=2 * 365)  # two years bought, one renewed
     context.close()
 
 

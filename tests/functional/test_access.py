@@ -61,6 +61,14 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     # Fresh order links: open to everybody; an empty form is refused.
     ("/pedido/perdido", "GET"): ({}, 200),
     ("/pedido/perdido", "POST"): ({}, 400),
+    # Renewals: the key box is open to everybody (an empty form is refused); licence 1 is
+    # nobody's here and the token is not signed, so nobody opens them; an empty add form
+    # goes back to the key box.
+    ("/renovar/", "GET"): ({}, 200),
+    ("/renovar/", "POST"): ({}, 400),
+    ("/renovar/licencia/<int:licence_id>", "GET"): ({}, 404),
+    ("/renovar/enlace/<token>", "GET"): ({}, 404),
+    ("/renovar/anadir", "POST"): ({}, 302),
     ("/pedido/<number>/", "GET"): ({}, {"anonymous": 404, "buyer": 200, "other": 404}),
     ("/pedido/<number>/pagar", "POST"): (
         {"method": "sandbox"}, {"anonymous": 404, "buyer": 302, "other": 404},
@@ -182,6 +190,9 @@ TABLE: dict[tuple[str, str], tuple[dict, int | dict[str, int]]] = {
     ("/api/v1/licences/deactivate", "POST"): ({}, 400),
     ("/api/v1/licences/file", "POST"): ({}, 400),
     ("/api/v1/signing-keys", "GET"): ({}, 200),
+    # The one-click stop of renewal reminders: a forged link records nothing.
+    ("/renovar/avisos/baja/<token>", "GET"): ({}, 404),
+    ("/renovar/avisos/baja/<token>", "POST"): ({}, 404),
     # The test gateway opens for whoever holds the payment's reference (no keys on it).
     ("/pago-de-prueba/<reference>", "GET"): ({}, 200),
     ("/pago-de-prueba/<reference>", "POST"): ({}, 302),

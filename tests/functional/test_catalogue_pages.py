@@ -301,8 +301,10 @@ def test_product_page_shows_each_plan_once_with_its_terms_price_per_year_and_sav
         ("Licencia nueva", "1 año · 3 dispositivos 120.00 CUP"),
         ("Licencia nueva",
          "2 años · 1 dispositivo Recomendado 90.00 CUP 45.00 CUP al año · ahorras 10.00 CUP"),
-        ("Renovación", "1 año · 1 dispositivo 40.00 CUP"),
     ]
+    # A renewal is no option of the add-to-cart form: it is bought for a licence.
+    assert "1 año · 1 dispositivo · 40.00 CUP" in " ".join(re.sub(r"<[^>]+>", "", html).split())
+    assert 'href="/renovar/"' in html
     # The plans' names say again what their terms say; they are not shown.
     assert "1 año · 1 PC" not in html and "Renovación · 1 año" not in html
 
@@ -343,20 +345,20 @@ def test_without_a_recommended_plan_the_first_new_plan_is_preselected(app, clien
 
     assert [o["plan_id"] for o in options if o["checked"]] == [first_new]
     assert not any("plan-recommended" in o["classes"] for o in options)
-    assert [o["group"] for o in options] == ["Licencia nueva", "Licencia nueva", "Renovación"]
+    # The renewal is no option of the form: it is bought for a licence (/renovar/).
+    assert [o["group"] for o in options] == ["Licencia nueva", "Licencia nueva"]
 
 
 @pytest.mark.usefixtures("demo")
-def test_renewal_plans_are_grouped_under_a_one_line_explanation(client):
+def test_renewal_plans_are_listed_apart_with_a_link_to_renew_a_licence(client):
     hogar = client.get("/productos/almiqui-antivirus-hogar/").get_data(as_text=True)
     movil = client.get("/productos/almiqui-movil/").get_data(as_text=True)
 
-    group = re.search(r'<fieldset class="plan-group" aria-describedby="(\S+)">\s*'
-                      r'<legend>Renovación</legend>\s*<p class="plan-help" id="(\S+)">(.*?)</p>',
-                      hogar)
-    assert group and group[1] == group[2]
-    assert group[3] == "Para renovar una licencia que ya tienes."
-    assert "Para renovar" not in movil and "Renovación" not in movil
+    group = re.search(r'<div class="plan-group renewal-plans">\s*<h3>Renovación</h3>\s*'
+                      r'<p class="plan-help">(.*?)</p>(.*?)</div>', hogar, re.S)
+    assert group and group[1] == "Para añadir tiempo a una licencia que ya tienes, con la misma clave."
+    assert 'href="/renovar/"' in group[2] and "Renovar mi licencia" in group[2]
+    assert "renewal-plans" not in movil and "Renovación" not in movil
 
 
 @pytest.mark.usefixtures("demo")
@@ -394,7 +396,7 @@ def test_the_product_page_s_headings_go_down_one_level_at_a_time(client):
 
     levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", main)]
 
-    assert levels == [1, 2, 2]
+    assert levels == [1, 2, 3, 2]
 
 
 @pytest.mark.usefixtures("demo")

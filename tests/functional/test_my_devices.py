@@ -188,6 +188,6 @@ def test_my_licences_costs_the_same_queries_whatever_the_number_of_licences_and_
     assert len(statements) == QUERIES_PER_LICENCES_PAGE, statements
 
 
-# The signed-in user, the licences with their lines, their orders, their devices, and the
-# header's unpaid orders.
-QUERIES_PER_LICENCES_PAGE = 5
+# The signed-in user, the licences with their lines, their orders, their devices, which
+# of their plans have a renewal on sale, and the header's unpaid orders.
+QUERIES_PER_LICENCES_PAGE = 6

@@ -312,9 +312,9 @@ def test_the_recommended_plan_is_preselected_and_only_one_plan_is_recommended():
     ("plans", "preselected"),
     [
         ([{"sku": "R", "kind": PlanKind.RENEWAL}, {"sku": "A"}, {"sku": "B"}], "A"),
-        ([{"sku": "R1", "kind": PlanKind.RENEWAL}, {"sku": "R2", "kind": PlanKind.RENEWAL}], "R1"),
+        ([{"sku": "R1", "kind": PlanKind.RENEWAL}, {"sku": "R2", "kind": PlanKind.RENEWAL}], None),
     ],
-    ids=["first-new-plan", "first-renewal-when-all-are-renewals"],
+    ids=["first-new-plan", "none-when-all-are-renewals"],
 )
 def test_without_a_recommended_plan_the_first_new_plan_is_preselected(plans, preselected):
     make_product(slug="p", plans=[{**plan, "sort_order": n} for n, plan in enumerate(plans)])
@@ -322,7 +322,8 @@ def test_without_a_recommended_plan_the_first_new_plan_is_preselected(plans, pre
 
     detail = services.get_product("p")
 
-    assert detail.preselected.plan.sku == preselected
+    # Renewals are never preselected: each is bought for a licence.
+    assert (detail.preselected and detail.preselected.plan.sku) == preselected
     assert not any(o.recommended for o in detail.new + detail.renewals)
 
 

@@ -45,6 +45,11 @@ def test_the_store_registers_the_order_emails_from_the_orders_area(app):
     }
 
 
+def test_the_renewals_area_registers_the_reminder_email(app):
+    kinds = app.extensions["store_mail_kinds"]
+    assert kinds["renewal_reminder"].__module__ == "store.renewals.emails"
+
+
 def test_a_kind_no_area_registered_is_refused_when_queued_and_nothing_is_written(app, count):
     with app.app_context(), pytest.raises(UnknownMessageKind), use_case() as uow:
         queue("newsletter", "ana@example.com", locale="es")

@@ -214,3 +214,21 @@ def test_a_support_setting_that_is_not_an_https_address_or_one_mailbox_is_refuse
 ):
     with pytest.raises(ConfigurationError, match=name):
         load_config({name: value}, tmp_path)
+
+
+def test_reminder_days_are_read_largest_first_without_repeats(tmp_path):
+    assert load_config({}, tmp_path)["STORE_REMINDER_DAYS_BEFORE"] == (30, 7, 1)
+    config = load_config({"STORE_REMINDER_DAYS_BEFORE": " 7, 30,1,7 "}, tmp_path)
+    assert config["STORE_REMINDER_DAYS_BEFORE"] == (30, 7, 1)
+
+
+@pytest.mark.parametrize("raw", ["", "30,,7", "30;7", "0", "-1", "7.5", "1000", "treinta"])
+def test_reminder_days_that_are_not_whole_days_are_refused(tmp_path, raw):
+    with pytest.raises(ConfigurationError, match="STORE_REMINDER_DAYS_BEFORE must list whole"):
+        load_config({"STORE_REMINDER_DAYS_BEFORE": raw}, tmp_path)
+
+
+def test_a_reminder_after_the_renewal_window_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="STORE_REMINDER_DAYS_AFTER must be fewer"):
+        load_config({"STORE_REMINDER_DAYS_AFTER": "90", "STORE_RENEWAL_WINDOW_DAYS": "90"},
+                    tmp_path)

@@ -12,8 +12,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -37,8 +40,10 @@ from store.catalogue.models import (
     MAX_DOWNLOAD_URL_LENGTH,
     Audience,
     Fulfilment,
+    Plan,
     PlanKind,
     Platform,
+    Product,
 )
 from store.catalogue.services import SLUG
 from store.forms import WholeNumberField
@@ -211,6 +216,17 @@ class PlanForm(FlaskForm):
     sort_order = _number(_l("Position in lists"), least=0, most=MAX_SORT_ORDER, required=False)
     low_stock_threshold = _number(_l("Low stock warning below"), least=0, most=MAX_THRESHOLD,
                                   default=10, description=_l("Pool plans: available keys."))
+    renews = SelectMultipleField(
+        _l("Renews"), coerce=int, validate_choice=True, choices=[],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=_l("Renewal plans: the plans of this product whose licences it renews "
+                       "(it can only be bought for one of those licences)."))
+
+    def offer_renewable(self, product: Product, plan: Plan | None = None) -> None:
+        """The choices of ``renews``: the product's new-licence plans (not ``plan``)."""
+        self.renews.choices = [
+            (other.id, f"{other.name} ({other.sku})") for other in product.plans
+            if other.kind == PlanKind.NEW and (plan is None or other.id != plan.id)]
 
     def to_data(self) -> PlanData:
         return PlanData(
@@ -220,6 +236,7 @@ class PlanForm(FlaskForm):
             is_active=self.is_active.data, is_recommended=self.is_recommended.data,
             sort_order=self.sort_order.data or 0,
             low_stock_threshold=self.low_stock_threshold.data,
+            renews=tuple(self.renews.data or ()),
         )
 
 

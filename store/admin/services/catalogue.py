@@ -43,6 +43,8 @@ from store.unit_of_work import use_case
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
+# What the audit log keeps of a plan: its fields and the plans a renewal renews.
+PLAN_AUDIT = (*PLAN_FIELDS, "renewed_plan_ids")
 # What the audit log keeps of a product besides its PRODUCT_FIELDS.
 PRODUCT_AUDIT = (*PRODUCT_FIELDS, "slug", "is_active", "image_name")
 
@@ -201,7 +203,7 @@ def create_plan(actor: Actor, product_id: int, data: PlanData) -> int:
             db.session.flush()
             _recommend(actor, plan)
             record_change(actor=actor, action="plan.create", subject=plan, before={},
-                          after=values_of(plan, *PLAN_FIELDS))
+                          after=values_of(plan, *PLAN_AUDIT))
             uow.commit()
     except IntegrityError as error:
         raise _sku_error_after(error, data.sku, None) from None
@@ -224,12 +226,12 @@ def update_plan(actor: Actor, plan_id: int, data: PlanData) -> None:
                 raise SkuTaken(SkuTaken.title)
             if data.fulfilment != plan.fulfilment and _has_open_reservations(plan):
                 raise FulfilmentLocked(FulfilmentLocked.title)
-            before = values_of(plan, *PLAN_FIELDS)
+            before = values_of(plan, *PLAN_AUDIT)
             fill_plan(plan, data)
             db.session.flush()
             _recommend(actor, plan)
             record_change(actor=actor, action="plan.update", subject=plan, before=before,
-                          after=values_of(plan, *PLAN_FIELDS))
+                          after=values_of(plan, *PLAN_AUDIT))
             uow.commit()
     except IntegrityError as error:
         raise _sku_error_after(error, data.sku, plan_id) from None

@@ -57,6 +57,7 @@ OUTCOME_LABELS = {
     Confirmation.AMOUNT_MISMATCH: _l("Other amount or currency"),
     Confirmation.OUT_OF_STOCK: _l("Paid, no keys left to issue"),
     Confirmation.ISSUE_FAILED: _l("Paid, issuing the keys failed"),
+    Confirmation.NOT_RENEWABLE: _l("Paid, the licence to renew was revoked"),
     Confirmation.PAID_TWICE: _l("Paid twice"),
     Confirmation.REFUNDED: _l("Refunded at the payment service"),
     Confirmation.PARTLY_REFUNDED: _l("Partly refunded at the payment service"),
@@ -95,6 +96,7 @@ ACTION_LABELS = {
 EVENT_LABELS = {
     **{outcome.value: OUTCOME_LABELS[outcome] for outcome in (
         Confirmation.AMOUNT_MISMATCH, Confirmation.OUT_OF_STOCK, Confirmation.ISSUE_FAILED,
+        Confirmation.NOT_RENEWABLE,
         Confirmation.PAID_TWICE, Confirmation.PARTLY_REFUNDED,
         Confirmation.REFUND_UNEXPECTED)},
     "placed": _l("Order placed"),

@@ -22,7 +22,7 @@ from store.admin.services import catalogue
 from store.admin.views import BODY_LIMITS
 from store.admin.services.catalogue import FulfilmentLocked
 from store.audit.models import Actor
-from store.catalogue.editing import SkuTaken, SlugTaken
+from store.catalogue.editing import RenewsInvalid, SkuTaken, SlugTaken
 from store.catalogue.images import MAX_IMAGE_BYTES, upload_folder
 
 # The product forms carry an image of up to 2 MB, more than the app's MAX_CONTENT_LENGTH
@@ -97,11 +97,14 @@ def products_active(product_id: int):
 def products_plan_new(product_id: int):
     product = catalogue.get_product(product_id)
     form = PlanForm()
+    form.offer_renewable(product)
     if form.validate_on_submit():
         try:
             catalogue.create_plan(_actor(), product_id, form.to_data())
         except SkuTaken as error:
             form.sku.errors.append(str(error.title))
+        except RenewsInvalid as error:
+            form.renews.errors.append(str(error.detail or error.title))
         else:
             flash(_("The plan was created."), "success")
             return redirect(url_for("admin.products_edit", product_id=product_id))
@@ -113,12 +116,16 @@ def products_plan_edit(plan_id: int):
     plan = catalogue.get_plan(plan_id)
     # A POST is read from what was sent only: a field left out is empty, not the old value.
     form = PlanForm() if request.method == "POST" else PlanForm(
-        obj=plan, price=f"{plan.price.to_decimal():.2f}")
+        obj=plan, price=f"{plan.price.to_decimal():.2f}",
+        renews=[renewed.id for renewed in plan.renews])
+    form.offer_renewable(plan.product, plan)
     if form.validate_on_submit():
         try:
             catalogue.update_plan(_actor(), plan_id, form.to_data())
         except SkuTaken as error:
             form.sku.errors.append(str(error.title))
+        except RenewsInvalid as error:
+            form.renews.errors.append(str(error.detail or error.title))
         except FulfilmentLocked as error:
             form.fulfilment.errors.append(str(error.title))
         else:
