@@ -17,7 +17,7 @@ from typing import Protocol
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from store.catalogue.models import Plan, PlanKind, Product, plan_renewal
 from store.audit.models import Actor, record
@@ -69,15 +69,20 @@ def renewal_window() -> timedelta:
     return timedelta(days=current_app.config["STORE_RENEWAL_WINDOW_DAYS"])
 
 
+def renewed_plan_ids() -> Select:
+    """The ids of the plans some renewal plan on sale renews (a subquery)."""
+    return (select(plan_renewal.c.plan_id).join(Plan, plan_renewal.c.renewal_plan_id == Plan.id)
+            .join(Product, Plan.product_id == Product.id)
+            .where(Plan.kind == PlanKind.RENEWAL, Plan.is_active.is_(True),
+                   Product.is_active.is_(True)))
+
+
 def plans_with_renewals(plan_ids: set[int]) -> set[int]:
     """Which of ``plan_ids`` have a renewal plan on sale (one query)."""
     if not plan_ids:
         return set()
     return set(db.session.scalars(
-        select(plan_renewal.c.plan_id).join(Plan, plan_renewal.c.renewal_plan_id == Plan.id)
-        .join(Product, Plan.product_id == Product.id)
-        .where(plan_renewal.c.plan_id.in_(plan_ids), Plan.kind == PlanKind.RENEWAL,
-               Plan.is_active.is_(True), Product.is_active.is_(True)).distinct()))
+        renewed_plan_ids().where(plan_renewal.c.plan_id.in_(plan_ids)).distinct()))
 
 
 def renewable_until(licence: Licence, window: timedelta | None = None) -> datetime:

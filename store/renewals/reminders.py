@@ -33,10 +33,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from store.catalogue.models import Plan, PlanKind, Product, plan_renewal
 from store.dbtypes import utcnow
 from store.extensions import db
 from store.licensing.models import Licence, LicenceStatus
+from store.licensing.renewals import renewed_plan_ids
 from store.mail.models import queue
 from store.orders.models import Order, OrderLine
 from store.renewals.models import ReminderOptOut, RenewalReminder
@@ -109,15 +109,6 @@ def send_reminders(now: datetime | None = None, *, schedule: ReminderSchedule | 
     return queued
 
 
-def _renewable_plan_ids():
-    """The plans some renewal plan on sale renews (a subquery)."""
-    return (select(plan_renewal.c.plan_id)
-            .join(Plan, Plan.id == plan_renewal.c.renewal_plan_id)
-            .join(Product, Product.id == Plan.product_id)
-            .where(Plan.kind == PlanKind.RENEWAL, Plan.is_active.is_(True),
-                   Product.is_active.is_(True)))
-
-
 def _candidates(schedule: ReminderSchedule, now: datetime, after_id: int,
                 limit: int) -> list[tuple[int, datetime]]:
     """(id, expiry) of the next licences, by id, that may be due a reminder around ``now``."""
@@ -130,7 +121,7 @@ def _candidates(schedule: ReminderSchedule, now: datetime, after_id: int,
                Licence.replaced_by_id.is_(None),
                Licence.expires_at <= now + schedule.earliest,
                Licence.expires_at >= now - schedule.window,
-               Licence.plan_id.in_(_renewable_plan_ids()),
+               Licence.plan_id.in_(renewed_plan_ids()),
                func.lower(Order.email).not_in(select(ReminderOptOut.email)))
         .order_by(Licence.id)
         .limit(limit))]

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from store.extensions import db
 from store.licensing.files import has_licence_file
 from store.licensing.models import Licence, LicenceStatus
+from store.licensing.renewals import current_licence
 from store.mail.kinds import RenderedEmail, register_email_kind, render_email
 from store.mail.models import OutboxMessage
 from store.orders.models import Order
@@ -35,14 +36,6 @@ def render_licence_reissued(message: OutboxMessage) -> RenderedEmail:
         link=order_link(order),
         file_link=licence_file_link(order, licence) if has_licence_file(licence) else None,
     )
-
-
-def current_licence(licence: Licence) -> Licence:
-    """The newest key of the chain ``licence`` starts (it may have been reissued again
-    before this email was sent)."""
-    while licence.replaced_by_id is not None:
-        licence = db.session.get(Licence, licence.replaced_by_id)
-    return licence
 
 
 def register(app: Flask) -> None:
